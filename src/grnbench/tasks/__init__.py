@@ -1,0 +1,1 @@
+"""One subpackage per benchmark task; each registers its models and metrics on import."""

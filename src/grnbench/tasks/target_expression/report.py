@@ -1,0 +1,154 @@
+"""Read the target-expression results of a profile and turn them into tables and verdicts.
+
+Report notebooks call these functions; they read only the results tables written by the
+fit and SHAP stages, never the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ... import paths
+from ...registry import get_model
+from ...results import read_table
+from .benchmark import headline
+
+__all__ = ["TaskResults", "load_results", "interval_table", "verdicts", "seed_spread", "time_ratio", "MODEL_ORDER"]
+
+TASK = "target_expression"
+#: Display order: controls first, then the seed's baselines, then the neural model.
+MODEL_ORDER = ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "mlp"]
+
+
+@dataclass
+class TaskResults:
+    """All tables of the task for one profile (see :func:`load_results`)."""
+
+    metrics: pd.DataFrame
+    headline: pd.DataFrame
+    per_gene: pd.DataFrame
+    predictions: pd.DataFrame
+    paired: pd.DataFrame
+    counts: pd.DataFrame
+    shap: pd.DataFrame | None
+    shap_importance: pd.DataFrame | None
+
+    @property
+    def models(self) -> list[str]:
+        present = list(dict.fromkeys(self.metrics["model"]))
+        return [m for m in MODEL_ORDER if m in present] + [m for m in present if m not in MODEL_ORDER]
+
+
+def load_results(results_dir: str | Path, datasets: list[str]) -> TaskResults:
+    """Load the task's tables for ``datasets`` from ``<results_dir>/target_expression/<dataset>/``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a dataset's tables are missing (run its fit stage first); the message names the file.
+    """
+    root = paths.resolve(results_dir) / TASK
+
+    def cat(name, required=True):
+        frames = []
+        for ds in datasets:
+            path = root / ds / f"{name}.csv"
+            if path.is_file() or required:
+                frames.append(read_table(path))
+        return pd.concat(frames, ignore_index=True) if frames else None
+
+    metrics = cat("metrics")
+    return TaskResults(metrics=metrics, headline=headline(metrics), per_gene=cat("per_gene"),
+                       predictions=cat("predictions"), paired=cat("paired"), counts=cat("counts"),
+                       shap=cat("shap_summary", required=False), shap_importance=cat("shap_importance", required=False))
+
+
+def interval_table(head: pd.DataFrame, metrics=("r2_flat", "r2_uniform", "pearson_r"), digits: int = 3,
+                   order=None) -> pd.DataFrame:
+    """Wide table ``value [ci_low, ci_high]`` per (dataset, split, model) and metric.
+
+    Parameters
+    ----------
+    head : pandas.DataFrame
+        Headline rows (one per dataset, split, model, metric).
+    metrics : tuple of str
+        Columns to show.
+    digits : int
+        Rounding of the printed numbers.
+    order : list of str, optional
+        Model order.
+    """
+    df = head[head["metric"].isin(metrics)].copy()
+    fmt = f"{{:.{digits}f}}"
+    df["cell"] = [f"{fmt.format(v)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+                  for v, lo, hi in zip(df["value"], df["ci_low"], df["ci_high"])]
+    wide = df.pivot_table(index=["dataset", "split", "model"], columns="metric", values="cell", aggfunc="first")
+    wide = wide.reindex(columns=list(metrics))
+    if order:
+        wide = wide.reindex(sorted(wide.index, key=lambda k: (k[0], k[1], order.index(k[2]) if k[2] in order else 99)))
+    wide.columns.name = None
+    return wide
+
+
+def _fmt(v, lo, hi):
+    return f"{v:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def verdicts(res: TaskResults, metric: str = "r2_flat") -> dict[str, str]:
+    """Plain-language verdict per split (Markdown), from the paired bootstrap table.
+
+    Returns
+    -------
+    dict
+        split -> Markdown paragraph listing, per dataset, the best baseline and whether each
+        non-baseline model beats it (paired 95% CI of the difference excludes 0).
+    """
+    out = {}
+    head = res.headline[res.headline["metric"] == metric].set_index(["dataset", "split", "model"])
+    for split in dict.fromkeys(res.paired["split"]):
+        lines = []
+        for ds in dict.fromkeys(res.paired["dataset"]):
+            pr = res.paired[(res.paired["dataset"] == ds) & (res.paired["split"] == split) & (res.paired["metric"] == metric)]
+            if pr.empty:
+                continue
+            ref = pr["reference"].iloc[0]
+            ref_row = head.loc[(ds, split, ref)]
+            parts = [f"**{ds}**: the best baseline is `{ref}` ({metric} {ref_row['value']:.3f} "
+                     f"[{ref_row['ci_low']:.3f}, {ref_row['ci_high']:.3f}])."]
+            for _, r in pr.iterrows():
+                if get_model(r["model"], TASK).is_baseline:
+                    continue
+                word = {"better": "beats it", "worse": "is worse than it",
+                        "no difference": "is not distinguishable from it"}[r["verdict"]]
+                parts.append(f"`{r['model']}` {word} (Δ{metric} {_fmt(r['diff'], r['ci_low'], r['ci_high'])}).")
+            worse = [m for m in pr[pr["verdict"] == "worse"]["model"] if get_model(m, TASK).is_baseline]
+            if worse:
+                parts.append(f"Baselines significantly worse than `{ref}`: {', '.join(f'`{m}`' for m in worse)}.")
+            lines.append(" ".join(parts))
+        out[split] = "\n\n".join(lines)
+    return out
+
+
+def seed_spread(metrics: pd.DataFrame, metric: str = "r2_flat") -> pd.DataFrame:
+    """Mean and standard deviation over seeds of stochastic models (per-seed rows only)."""
+    per_seed = metrics[(metrics["metric"] == metric) & (metrics["seed"] >= 0)]
+    agg = per_seed.groupby(["dataset", "split", "model"])["value"].agg(["count", "mean", "std"])
+    return agg[agg["count"] > 1].rename(columns={"count": "seeds"}).round(4)
+
+
+def time_ratio(res: TaskResults, a: str = "xgbrf", b: str = "xgbrf_seed") -> pd.DataFrame:
+    """Fit-time ratio and r2_flat of two models per dataset and split (seed-mean times)."""
+    head = res.headline[res.headline["metric"] == "r2_flat"]
+    rows = []
+    for (ds, split), g in head.groupby(["dataset", "split"], sort=False):
+        g = g.set_index("model")
+        if a in g.index and b in g.index:
+            rows.append({"dataset": ds, "split": split, f"{a}_fit_s": g.loc[a, "fit_seconds"],
+                         f"{b}_fit_s": g.loc[b, "fit_seconds"],
+                         "time_ratio": g.loc[a, "fit_seconds"] / g.loc[b, "fit_seconds"],
+                         f"{a}_r2_flat": g.loc[a, "value"], f"{b}_r2_flat": g.loc[b, "value"]})
+    return pd.DataFrame(rows)
+

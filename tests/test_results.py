@@ -1,0 +1,50 @@
+"""The results table: atomic writes and collection of parts."""
+
+import os
+
+import pandas as pd
+import pytest
+
+from grnbench.results import COLUMNS, collect, describe_params, write_table
+from grnbench.models import ParentRidge
+
+
+def _part(model, value):
+    return pd.DataFrame([dict(task="target_expression", dataset="d", split="random", model=model, seed=0,
+                              metric="r2_flat", value=value, ci_low=value - 0.1, ci_high=value + 0.1, n_test=5,
+                              fit_seconds=0.1, predict_seconds=0.01, params="{}", git_sha="x")])
+
+
+def test_collect_concatenates_parts_sorted(tmp_path):
+    write_table(_part("ridge", 0.4), tmp_path / "target_expression" / "b" / "metrics.csv")
+    write_table(_part("mean", 0.0), tmp_path / "target_expression" / "a" / "metrics.csv")
+    table = collect(tmp_path)
+    assert list(table.columns) == list(COLUMNS)
+    assert list(table["model"]) == ["mean", "ridge"]
+    assert (tmp_path / "metrics.parquet").is_file()
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "metrics.parquet"), table)
+
+
+def test_failed_write_leaves_the_old_table_and_no_temp_file(tmp_path):
+    path = write_table(_part("mean", 0.0), tmp_path / "metrics.csv")
+    before = path.read_text()
+
+    class Boom(pd.DataFrame):
+        def to_csv(self, *a, **k):
+            with open(a[0], "w") as fh:
+                fh.write("half")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_table(Boom(_part("ridge", 1.0)), path)
+    assert path.read_text() == before
+    assert os.listdir(tmp_path) == ["metrics.csv"]
+
+
+def test_describe_params_summarises_arrays_and_tuned_values():
+    import numpy as np
+
+    est = ParentRidge(parents=np.ones((3, 2), bool)).fit(np.random.default_rng(0).normal(size=(20, 3)),
+                                                          np.random.default_rng(1).normal(size=(20, 2)))
+    text = describe_params(est)
+    assert '"parents": "array(3, 2)"' in text and "alpha_median" in text
