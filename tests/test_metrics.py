@@ -97,3 +97,28 @@ def test_bootstrap_of_a_mean_matches_scipy_percentile_interval():
     ref = stats.bootstrap((x,), np.mean, n_resamples=500, method="percentile", rng=np.random.default_rng(2))
     assert ours.low[0] == pytest.approx(ref.confidence_interval.low)
     assert ours.high[0] == pytest.approx(ref.confidence_interval.high)
+
+
+def test_r2_against_a_reference_test_set():
+    rng = np.random.default_rng(6)
+    y = rng.normal(size=(25, 3)) + 1
+    p = y + rng.normal(scale=0.5, size=y.shape)
+    mu = y.mean(axis=0)
+    w = rng.integers(0, 3, size=25).astype(float)
+    sse = ((y - p) ** 2).sum(axis=1)
+    sst = ((y - mu) ** 2).sum(axis=1)
+    # r2_flat: ratio of resampled per-cell sums, centred on the reference means
+    assert r2_flat(y, p, w, reference=y) == pytest.approx(1 - (w @ sse) / (w @ sst))
+    # r2_uniform: resampled mean squared error over the reference variance, gene by gene
+    per_gene = 1 - ((w @ (y - p) ** 2) / w.sum()) / y.var(axis=0)
+    assert r2_uniform(y, p, w, reference=y) == pytest.approx(per_gene.mean())
+    for f in (r2_flat, r2_uniform):  # no weights: the usual R²
+        assert f(y, p, reference=y) == pytest.approx(f(y, p))
+
+
+def test_bootstrap_ci_of_the_mean_predictor_contains_its_estimate():
+    rng = np.random.default_rng(7)
+    y = rng.normal(size=(60, 4)) + 5
+    p = np.tile(y.mean(axis=0) + 0.05, (60, 1))  # a "training mean" slightly off the test mean
+    res = bootstrap_weights_ci(metric_matrix([r2_flat, r2_uniform], y, [p]), 60, n_resamples=400, seed=0)
+    assert np.all(np.isfinite(res.low)) and np.all(res.low <= res.value) and np.all(res.value <= res.high)

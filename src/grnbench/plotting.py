@@ -140,7 +140,7 @@ def shap_importance(importance: pd.DataFrame, *, gene: str, top: int = 10):
     fig, axes = plt.subplots(1, len(models), figsize=(2.4 * len(models), 0.28 * top + 1.2), squeeze=False)
     colours = {True: "#d95f02", False: "#7570b3"}
     for ax, model in zip(axes[0], models):
-        sub = df[df["model"] == model].nsmallest(top, "rank")
+        sub = df[(df["model"] == model) & (df["mean_abs_shap"] > 0)].nsmallest(top, "rank")
         ax.barh(sub["tf"], sub["mean_abs_shap"], color=[colours[bool(p)] for p in sub["is_parent"]])
         ax.invert_yaxis()
         ax.set_title(model, fontsize=8)

@@ -12,6 +12,7 @@ implemented in SciPy (Virtanen et al. 2020, doi:10.1038/s41592-019-0686-2).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -121,12 +122,16 @@ def bootstrap_weights_ci(
 
 
 def metric_matrix(funcs: Sequence[Callable], y_true, preds: Sequence[np.ndarray]) -> Callable:
-    """Build a weighted statistic: every metric of the seed-averaged metric value.
+    """Build a weighted statistic: every metric, averaged over several predictions (seeds).
+
+    Metrics that accept ``reference`` (the R² metrics) get the full ``y_true``, so resamples
+    are scored against the test set's gene means and variances (see
+    :mod:`grnbench.metrics.regression`).
 
     Parameters
     ----------
     funcs : sequence of callables
-        Metric functions ``f(y_true, y_pred, weights)``.
+        Metric functions ``f(y_true, y_pred, weights[, reference])``.
     y_true : ndarray, shape (n, g)
     preds : sequence of ndarray, shape (n, g)
         Predictions of one model from several seeds; the statistic is the mean over seeds.
@@ -136,8 +141,11 @@ def metric_matrix(funcs: Sequence[Callable], y_true, preds: Sequence[np.ndarray]
     callable
         ``statistic(weights (b, n)) -> (b, len(funcs))``.
     """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    kwargs = [{"reference": y_true} if "reference" in inspect.signature(f).parameters else {} for f in funcs]
 
     def statistic(w):
-        return np.stack([np.mean([f(y_true, p, w) for p in preds], axis=0) for f in funcs], axis=-1)
+        return np.stack([np.mean([f(y_true, p, w, **kw) for p in preds], axis=0) for f, kw in zip(funcs, kwargs)],
+                        axis=-1)
 
     return statistic

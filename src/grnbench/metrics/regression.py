@@ -11,6 +11,19 @@ scale as the data (log-scale expression, see ``AnnData.uns['scale']``) and an op
 Integer weights are equivalent to repeating cells, which is how
 :mod:`grnbench.metrics.bootstrap` resamples cells without copying the matrices.
 
+The R² metrics also take ``reference``: the full test matrix, which the bootstrap passes so
+that resamples are scored against the test set's statistics instead of their own. With
+``weights=None`` the value is unchanged; with weights
+
+* ``r2_flat`` keeps the per-gene means of ``reference`` as the centre, so each resample
+  rescales the same per-cell error and variance sums (a ratio estimator). Re-centring on every
+  resample biases R² downwards by O(1/n) and, for a model that predicts the training mean,
+  puts the whole bootstrap distribution below the estimate;
+* ``r2_uniform`` keeps each gene's total variance from ``reference`` and resamples only the
+  squared errors. A per-gene ratio is unusable under resampling: a gene detected in a
+  handful of test cells gets a near-zero variance in resamples that miss them, and its R²
+  (hence the mean over genes) explodes towards minus infinity.
+
 Definitions (``i`` = cell, ``g`` = gene, ``ȳ_g`` = mean of gene g over the test cells):
 
 * ``r2_flat`` — variance-weighted R², ``1 - Σ_ig (y-ŷ)² / Σ_ig (y-ȳ_g)²``; equal to
@@ -94,7 +107,7 @@ def _r2_from_sums(ss_res: np.ndarray, ss_tot: np.ndarray, scale: np.ndarray) -> 
     return np.where(zero, np.where(ss_res <= 1e-12 * np.maximum(scale, 1e-300), 1.0, 0.0), r2)
 
 
-def r2_flat(y_true, y_pred, weights=None):
+def r2_flat(y_true, y_pred, weights=None, reference=None):
     """Variance-weighted R² over all target x cell entries.
 
     Parameters
@@ -103,6 +116,8 @@ def r2_flat(y_true, y_pred, weights=None):
         Observed and predicted log-scale expression.
     weights : array-like, shape (n_cells,) or (n_boot, n_cells), optional
         Cell weights (see module docstring).
+    reference : array-like, shape (n_cells_ref, n_genes), optional
+        Test matrix whose per-gene means centre the sums (see module docstring).
 
     Returns
     -------
@@ -116,27 +131,41 @@ def r2_flat(y_true, y_pred, weights=None):
         On mismatched shapes or non-finite values.
     """
     y, p, w, batched = prepare(y_true, y_pred, weights)
-    mu = y.mean(axis=0)
-    yc, pc = y - mu, p - mu
-    sw = w.sum(axis=1)
-    ss_res = w @ ((yc - pc) ** 2).sum(axis=1)
-    sq = w @ (yc**2).sum(axis=1)
-    s1 = w @ yc
-    ss_tot = sq - (s1**2).sum(axis=1) / sw
-    return _out(_r2_from_sums(ss_res, ss_tot, sq), batched)
+    center = None if reference is None else _reference(reference, y).mean(axis=0)
+    ss_res, ss_tot, scale = _sums(y, p, w, center)
+    return _out(_r2_from_sums(ss_res.sum(axis=1), ss_tot.sum(axis=1), scale.sum(axis=1)), batched)
 
 
-def _per_gene(y, p, w):
-    mu = y.mean(axis=0)
+def _reference(reference, y) -> np.ndarray:
+    ref = np.asarray(reference, dtype=np.float64)
+    if ref.ndim == 1:
+        ref = ref[:, None]
+    if ref.shape[1] != y.shape[1]:
+        raise DataValidationError(f"reference has {ref.shape[1]} genes, the data have {y.shape[1]}")
+    return ref
+
+
+def _sums(y, p, w, center=None):
+    """Per-gene weighted SS_res, SS_tot and the scale for the zero-variance test, (b, g)."""
+    mu = y.mean(axis=0) if center is None else center
     yc, pc = y - mu, p - mu
-    sw = w.sum(axis=1)[:, None]
     ss_res = w @ (yc - pc) ** 2
     sq = w @ yc**2
-    ss_tot = sq - (w @ yc) ** 2 / sw
-    return _r2_from_sums(ss_res, ss_tot, sq)
+    ss_tot = sq if center is not None else sq - (w @ yc) ** 2 / w.sum(axis=1)[:, None]
+    return ss_res, ss_tot, sq
 
 
-def r2_uniform(y_true, y_pred, weights=None):
+def _per_gene(y, p, w, reference=None):
+    if reference is None:
+        ss_res, ss_tot, scale = _sums(y, p, w)
+        return _r2_from_sums(ss_res, ss_tot, scale)
+    ref = _reference(reference, y)
+    var = ref.var(axis=0)  # per-cell total variance of each gene in the full test set
+    mse = (w @ (y - p) ** 2) / w.sum(axis=1)[:, None]
+    return _r2_from_sums(mse, np.broadcast_to(var, mse.shape), np.broadcast_to((ref**2).mean(axis=0), mse.shape))
+
+
+def r2_uniform(y_true, y_pred, weights=None, reference=None):
     """Mean over genes of the per-gene R² (sklearn ``multioutput='uniform_average'``).
 
     Parameters
@@ -145,6 +174,8 @@ def r2_uniform(y_true, y_pred, weights=None):
         Observed and predicted log-scale expression.
     weights : array-like, shape (n_cells,) or (n_boot, n_cells), optional
         Cell weights (see module docstring).
+    reference : array-like, shape (n_cells_ref, n_genes), optional
+        Test matrix whose per-gene variances are the fixed denominators (see module docstring).
 
     Returns
     -------
@@ -156,7 +187,7 @@ def r2_uniform(y_true, y_pred, weights=None):
         On mismatched shapes or non-finite values.
     """
     y, p, w, batched = prepare(y_true, y_pred, weights)
-    return _out(_per_gene(y, p, w).mean(axis=1), batched)
+    return _out(_per_gene(y, p, w, reference).mean(axis=1), batched)
 
 
 def per_gene_r2(y_true, y_pred) -> np.ndarray:

@@ -8,15 +8,71 @@ returns ``self``, so ``clone(est).set_params(random_state=s).fit(...)`` serves a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
 from ..errors import GeneMismatchError, format_names
 
-__all__ = ["GeneAwareMixin", "torch_threads", "seed_everything", "show_progress"]
+__all__ = ["GeneAwareMixin", "torch_threads", "seed_everything", "show_progress", "search_validation",
+           "split_validation"]
+
+
+def search_validation(grid: dict, fit_and_score: Callable[[dict], tuple[float, object]]):
+    """Exhaustive search over ``grid``, scored on validation data (higher is better).
+
+    Parameters
+    ----------
+    grid : dict of str -> list
+        Parameter values to combine.
+    fit_and_score : callable
+        ``fit_and_score(params) -> (validation_score, fitted_model)``.
+
+    Returns
+    -------
+    best_params : dict
+    best_model : object
+        The model returned for ``best_params`` (ties: the first combination).
+    table : list of dict
+        Every combination with its ``val_score``.
+    """
+    names = sorted(grid)
+    best, table = None, []
+    for values in itertools.product(*(grid[k] for k in names)):
+        params = dict(zip(names, values))
+        score, model = fit_and_score(params)
+        table.append({**params, "val_score": float(score)})
+        if best is None or score > best[0]:
+            best = (score, params, model)
+    return best[1], best[2], table
+
+
+def split_validation(x, y, validation, fraction: float, rng: np.random.Generator, check):
+    """Return ``(x_train, y_train, x_val, y_val)``: the given validation cells, or a random share.
+
+    Parameters
+    ----------
+    x, y : ndarray
+        Training cells.
+    validation : tuple (X_val, Y_val) or None
+        Validation cells supplied by the task's split.
+    fraction : float
+        Share of ``x`` held out when ``validation`` is None.
+    rng : numpy.random.Generator
+        Seeded generator for the hold-out.
+    check : callable
+        The estimator's gene check for ``X_val`` (``GeneAwareMixin._check_genes``).
+    """
+    if validation is None:
+        perm = rng.permutation(x.shape[0])
+        n_val = max(2, int(round(fraction * x.shape[0])))
+        return x[perm[n_val:]], y[perm[n_val:]], x[perm[:n_val]], y[perm[:n_val]]
+    x_val = check(validation[0])
+    y_val = np.asarray(validation[1], dtype=float).reshape(x_val.shape[0], -1)
+    return x, y, x_val, y_val
 
 
 def show_progress(progress: bool | None) -> bool:

@@ -12,12 +12,18 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .base import GeneAwareMixin, seed_everything, show_progress, torch_threads
+from .base import GeneAwareMixin, search_validation, seed_everything, show_progress, split_validation, torch_threads
 
 __all__ = ["MLPRegressor"]
+
+
+def _r2_flat(y, p):
+    from ..metrics.regression import r2_flat
+
+    return r2_flat(y, p)
 
 
 class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
@@ -41,6 +47,9 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         Epochs without validation improvement before stopping.
     validation_fraction : float
         Share of training cells held out for early stopping if ``fit`` gets no ``validation``.
+    param_grid : dict of str -> list, optional
+        If given, every combination is trained (early stopping on the validation cells) and
+        the one with the best validation flattened R² is kept (``best_params_``, ``tuning_``).
     n_threads : int
         Torch CPU threads during fit/predict (1 makes results bit-for-bit repeatable).
     progress : bool or None
@@ -59,7 +68,7 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, hidden=(256,), dropout=0.1, lr=1e-3, weight_decay=1e-4, batch_size=64, max_epochs=300,
-                 patience=20, validation_fraction=0.15, n_threads=1, progress=None, random_state=0):
+                 patience=20, validation_fraction=0.15, param_grid=None, n_threads=1, progress=None, random_state=0):
         self.hidden = hidden
         self.dropout = dropout
         self.lr = lr
@@ -68,6 +77,7 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.param_grid = param_grid
         self.n_threads = n_threads
         self.progress = progress
         self.random_state = random_state
@@ -83,7 +93,7 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         return nn.Sequential(*layers)
 
     def fit(self, X, Y, validation=None):
-        """Train with early stopping.
+        """Train with early stopping (and pick hyper-parameters on validation if ``param_grid``).
 
         Parameters
         ----------
@@ -92,21 +102,33 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         Y : array-like, shape (n_cells, n_targets)
             Target expression (log scale).
         validation : tuple (X_val, Y_val), optional
-            Cells for early stopping; if None, ``validation_fraction`` of ``X`` is held out.
+            Cells for early stopping and tuning; if None, ``validation_fraction`` of ``X``
+            is held out.
         """
+        x, y = self._record_genes(X, Y)
+        rng = np.random.default_rng(0 if self.random_state is None else self.random_state)
+        x, y, x_val, y_val = split_validation(x, y, validation, self.validation_fraction, rng, self._check_genes)
+        if not self.param_grid:
+            self._train(x, y, x_val, y_val)
+            return self
+
+        def fit_and_score(params):
+            trial = clone(self).set_params(param_grid=None, **params)
+            trial.n_features_in_ = self.n_features_in_
+            trial._train(x, y, x_val, y_val)
+            return _r2_flat(y_val, trial._predict_array(x_val)), trial
+
+        self.best_params_, best, self.tuning_ = search_validation(self.param_grid, fit_and_score)
+        for attr in ("x_mean_", "x_std_", "y_mean_", "y_std_", "module_", "history_", "best_epoch_"):
+            setattr(self, attr, getattr(best, attr))
+        return self
+
+    def _train(self, x, y, x_val, y_val):
         import torch
         from tqdm.auto import tqdm
 
-        x, y = self._record_genes(X, Y)
         with torch_threads(self.n_threads):
-            rng = seed_everything(self.random_state)
-            if validation is None:
-                perm = rng.permutation(x.shape[0])
-                n_val = max(2, int(round(self.validation_fraction * x.shape[0])))
-                x_val, y_val, x, y = x[perm[:n_val]], y[perm[:n_val]], x[perm[n_val:]], y[perm[n_val:]]
-            else:
-                x_val = self._check_genes(validation[0])
-                y_val = np.asarray(validation[1], dtype=float).reshape(x_val.shape[0], -1)
+            seed_everything(self.random_state)
             self.x_mean_, self.x_std_ = x.mean(0), _safe_std(x)
             self.y_mean_, self.y_std_ = y.mean(0), _safe_std(y)
             xt = torch.as_tensor((x - self.x_mean_) / self.x_std_, dtype=torch.float32)
@@ -145,7 +167,6 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
             module.load_state_dict(best_state)
             module.eval()
         self.module_ = module
-        return self
 
     def torch_model(self, target: int | None = None):
         """A torch module mapping raw TF expression to raw predictions (for SHAP gradients).
@@ -190,10 +211,12 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         grnbench.errors.GeneMismatchError
             If the genes of ``X`` differ from those seen in ``fit``.
         """
+        check_is_fitted(self, "module_")
+        return self._predict_array(self._check_genes(X))
+
+    def _predict_array(self, x: np.ndarray) -> np.ndarray:
         import torch
 
-        check_is_fitted(self, "module_")
-        x = self._check_genes(X)
         with torch_threads(self.n_threads), torch.no_grad():
             out = self.module_(torch.as_tensor((x - self.x_mean_) / self.x_std_, dtype=torch.float32)).numpy()
         return out.astype(np.float64) * self.y_std_ + self.y_mean_

@@ -12,13 +12,11 @@ it is not used.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .base import GeneAwareMixin
+from .base import GeneAwareMixin, search_validation, split_validation
 
 __all__ = ["BatchedXGBRF", "TunedXGBRF", "DEFAULT_GRID"]
 
@@ -140,7 +138,7 @@ class TunedXGBRF(BatchedXGBRF):
     best_params_ : dict
         The chosen combination.
     tuning_ : list of dict
-        Validation R² of every combination.
+        Validation flattened R² (``val_score``) of every combination.
     """
 
     def __init__(self, param_grid=None, n_tune_targets=50, validation_fraction=0.15, n_estimators=20, max_depth=6,
@@ -165,26 +163,15 @@ class TunedXGBRF(BatchedXGBRF):
         """
         x, y = self._record_genes(X, Y)
         rng = np.random.default_rng(self.random_state)
-        if validation is None:
-            perm = rng.permutation(x.shape[0])
-            n_val = max(2, int(round(self.validation_fraction * x.shape[0])))
-            val, tr = perm[:n_val], perm[n_val:]
-            x_tr, y_tr, x_val, y_val = x[tr], y[tr], x[val], y[val]
-        else:
-            x_tr, y_tr = x, y
-            x_val = self._check_genes(validation[0])
-            y_val = np.asarray(validation[1], dtype=float).reshape(x_val.shape[0], -1)
+        x_tr, y_tr, x_val, y_val = split_validation(x, y, validation, self.validation_fraction, rng,
+                                                    self._check_genes)
         cols = np.sort(rng.choice(y.shape[1], size=min(self.n_tune_targets, y.shape[1]), replace=False))
-        grid = self.param_grid or DEFAULT_GRID
-        names = sorted(grid)
-        self.tuning_ = []
-        for values in itertools.product(*(grid[k] for k in names)):
-            params = dict(zip(names, values))
+
+        def fit_and_score(params):
             trial = BatchedXGBRF(**{**self._base_params(), **params}).fit(x_tr, y_tr[:, cols])
-            score = _r2_flat(y_val[:, cols], trial.predict(x_val))
-            self.tuning_.append({**params, "val_r2_flat": float(score)})
-        best = max(self.tuning_, key=lambda r: r["val_r2_flat"])
-        self.best_params_ = {k: best[k] for k in names}
+            return _r2_flat(y_val[:, cols], trial.predict(x_val)), trial
+
+        self.best_params_, _, self.tuning_ = search_validation(self.param_grid or DEFAULT_GRID, fit_and_score)
         final = BatchedXGBRF(**{**self._base_params(), **self.best_params_}).fit(x, y)
         self.models_, self.batches_ = final.models_, final.batches_
         return self

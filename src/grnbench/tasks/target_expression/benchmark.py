@@ -219,11 +219,11 @@ def _paired(dataset, split, specs, funcs, Yte, preds, metrics, n_boot, boot_seed
     for spec in specs:
         if spec.id == reference:
             continue
-        a, b = preds[(split, spec.id)], preds[(split, reference)]
+        stat_a = metric_matrix([f.func for f in funcs], Yte, preds[(split, spec.id)])
+        stat_b = metric_matrix([f.func for f in funcs], Yte, preds[(split, reference)])
 
-        def diff(w, a=a, b=b):
-            return np.stack([np.mean([f.func(Yte, p, w) for p in a], axis=0) - np.mean([f.func(Yte, p, w) for p in b], axis=0)
-                             for f in funcs], axis=-1)
+        def diff(w, stat_a=stat_a, stat_b=stat_b):
+            return stat_a(w) - stat_b(w)
 
         ci = bootstrap_weights_ci(diff, len(Yte), n_resamples=n_boot, seed=boot_seed)
         for k, f in enumerate(funcs):

@@ -12,15 +12,39 @@ from pathlib import Path
 import pandas as pd
 
 from ... import paths
-from ...registry import get_model
+from ...registry import get_metric, get_model
 from ...results import read_table
 from .benchmark import headline
 
-__all__ = ["TaskResults", "load_results", "interval_table", "verdicts", "seed_spread", "time_ratio", "MODEL_ORDER"]
+__all__ = ["RichText", "TaskResults", "load_results", "interval_table", "verdicts", "seed_spread", "time_ratio", "best_table",
+           "mlr_note", "MODEL_ORDER"]
 
 TASK = "target_expression"
 #: Display order: controls first, then the seed's baselines, then the neural model.
 MODEL_ORDER = ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "mlp"]
+
+
+class RichText:
+    """Markdown text that also renders as HTML.
+
+    Glue it with :func:`myst_nb.glue` to paste generated prose into another book page: the
+    cross-page paste picks the HTML representation (rendered with markdown-it, as MyST does).
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        from markdown_it import MarkdownIt
+
+        html = MarkdownIt("commonmark").enable("table").render(self.text)
+        return html.replace("<table>", '<table class="table">')
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 @dataclass
@@ -152,3 +176,40 @@ def time_ratio(res: TaskResults, a: str = "xgbrf", b: str = "xgbrf_seed") -> pd.
                          f"{a}_r2_flat": g.loc[a, "value"], f"{b}_r2_flat": g.loc[b, "value"]})
     return pd.DataFrame(rows)
 
+
+
+def best_table(res: TaskResults, metric: str = "r2_flat") -> pd.DataFrame:
+    """Per dataset and split: the best model overall and the best baseline, with CIs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dataset, split, best_model, best, best_baseline, baseline`` (formatted ``v [lo, hi]``).
+    """
+    head = res.headline[res.headline["metric"] == metric]
+    rows = []
+    for (ds, split), g in head.groupby(["dataset", "split"], sort=False):
+        g = g.sort_values("value", ascending=not get_metric(metric, TASK).maximize)
+        base = g[[get_model(m, TASK).is_baseline for m in g["model"]]]
+        fmt = lambda r: f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"  # noqa: E731
+        rows.append({"dataset": ds, "split": split, "best_model": g.iloc[0]["model"], "best": fmt(g.iloc[0]),
+                     "best_baseline": base.iloc[0]["model"], "baseline": fmt(base.iloc[0])})
+    return pd.DataFrame(rows)
+
+
+def mlr_note(res: TaskResults) -> str:
+    """Markdown: training cells vs TFs and what least squares (``mlr``) does with them."""
+    head = res.headline[res.headline["metric"] == "r2_flat"].set_index(["dataset", "split", "model"])["value"]
+    lines = []
+    for _, c in res.counts.iterrows():
+        ds = c["dataset"]
+        if (ds, "random", "mlr") not in head.index:
+            continue
+        parts = [f"**{ds}**: {int(c['train_random'])} training cells for {int(c['tfs'])} TFs;",
+                 f"`mlr` r2_flat {head[(ds, 'random', 'mlr')]:.3f} on the random split"]
+        if (ds, "ood", "mlr") in head.index:
+            parts.append(f"and {head[(ds, 'ood', 'mlr')]:.3f} on the held-out state")
+        if (ds, "random", "ridge") in head.index:
+            parts.append(f"(`ridge`: {head[(ds, 'random', 'ridge')]:.3f} and {head.get((ds, 'ood', 'ridge'), float('nan')):.3f}).")
+        lines.append(" ".join(parts))
+    return "\n\n".join(lines)
