@@ -48,3 +48,12 @@ def test_describe_params_summarises_arrays_and_tuned_values():
                                                           np.random.default_rng(1).normal(size=(20, 2)))
     text = describe_params(est)
     assert '"parents": "array(3, 2)"' in text and "alpha_median" in text
+
+
+def test_written_tables_get_normal_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = write_table(_part("mean", 0.0), tmp_path / "metrics.csv")
+    finally:
+        os.umask(umask)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)

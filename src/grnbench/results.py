@@ -66,11 +66,19 @@ def validate_results(df: pd.DataFrame, name: str = "results") -> pd.DataFrame:
 
 
 def _atomic_write(path: Path, write) -> None:
+    """Write via a temporary file in the same folder, then rename it over ``path``.
+
+    The file gets the usual permissions (0666 minus the umask); ``mkstemp`` alone would
+    leave it readable by its owner only.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
