@@ -27,12 +27,15 @@ __all__ = [
     "ModelSpec",
     "MetricSpec",
     "register_dataset",
+    "register_prior",
     "register_model",
     "register_metric",
     "get_dataset",
+    "get_prior",
     "get_model",
     "get_metric",
     "dataset_ids",
+    "prior_ids",
     "model_ids",
     "metric_ids",
     "tasks",
@@ -41,6 +44,7 @@ __all__ = [
 #: Modules whose import registers entries. Add a new task's modules here.
 _REGISTERING_MODULES = (
     "grnbench.data.datasets",
+    "grnbench.data.priors",
     "grnbench.tasks.target_expression.models",
     "grnbench.tasks.target_expression.metrics",
 )
@@ -48,14 +52,15 @@ _REGISTERING_MODULES = (
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A registered dataset.
+    """A registered dataset or prior network.
 
     Attributes
     ----------
     id : str
-        Fixed dataset id (e.g. ``"hhep"``).
+        Fixed id (e.g. ``"hhep"``, ``"collectri"``).
     loader : callable
-        ``loader(**kwargs) -> anndata.AnnData``.
+        ``loader(**kwargs) -> anndata.AnnData`` for datasets; ``loader() ->
+        pandas.DataFrame`` (tidy ``source, target, weight``) for priors.
     description : str
         One line for tables and the book.
     species : str
@@ -181,6 +186,7 @@ class _Registry:
 
 
 _DATASETS = _Registry("dataset")
+_PRIORS = _Registry("prior")
 _MODELS = _Registry("model")
 _METRICS = _Registry("metric")
 _loaded = False
@@ -200,6 +206,16 @@ def register_dataset(id: str, **meta: Any) -> Callable:
 
     def deco(loader: Callable) -> Callable:
         _DATASETS.add(("", id), DatasetSpec(id=id, loader=loader, **meta))
+        return loader
+
+    return deco
+
+
+def register_prior(id: str, **meta: Any) -> Callable:
+    """Register a prior-network loader under ``id`` (decorator); see :class:`DatasetSpec`."""
+
+    def deco(loader: Callable) -> Callable:
+        _PRIORS.add(("", id), DatasetSpec(id=id, loader=loader, **meta))
         return loader
 
     return deco
@@ -236,6 +252,17 @@ def get_dataset(id: str) -> DatasetSpec:
     return _DATASETS.get(("", id))
 
 
+def get_prior(id: str) -> DatasetSpec:
+    """Return the prior network registered as ``id``.
+
+    Raises
+    ------
+    grnbench.errors.UnknownIdError
+        If ``id`` is not registered (the message lists the registered ids).
+    """
+    return _PRIORS.get(("", id))
+
+
 def get_model(id: str, task: str) -> ModelSpec:
     """Return the :class:`ModelSpec` registered as ``id`` for ``task``.
 
@@ -261,6 +288,11 @@ def get_metric(id: str, task: str) -> MetricSpec:
 def dataset_ids() -> list[str]:
     """Ids of all registered datasets, in registration order."""
     return _DATASETS.ids(None)
+
+
+def prior_ids() -> list[str]:
+    """Ids of all registered prior networks, in registration order."""
+    return _PRIORS.ids(None)
 
 
 def model_ids(task: str | None = None) -> list[str]:

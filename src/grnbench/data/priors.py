@@ -19,64 +19,15 @@ Registered priors
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from ..errors import DataValidationError, UnknownIdError
+from ..errors import DataValidationError
+from ..registry import get_prior, prior_ids, register_prior
 from .sources import RemoteFile, WheelMember, github_raw
 from .validation import validate_prior
 
-__all__ = ["PriorSpec", "register_prior", "get_prior", "prior_ids", "load_prior", "prior_summary", "PRIOR_SOURCES"]
-
-
-@dataclass(frozen=True)
-class PriorSpec:
-    """A registered prior network (see the module docstring for the ids)."""
-
-    id: str
-    loader: Callable[[], pd.DataFrame]
-    description: str
-    sources: tuple
-    citation: str
-    licence: str
-    embedded: bool = False
-
-
-_PRIORS: dict[str, PriorSpec] = {}
-
-
-def register_prior(id: str, **meta) -> Callable:
-    """Register a prior loader under ``id`` (decorator); see :class:`PriorSpec`."""
-
-    def deco(loader):
-        if id in _PRIORS:
-            raise ValueError(f"prior {id!r} is already registered")
-        _PRIORS[id] = PriorSpec(id=id, loader=loader, **meta)
-        return loader
-
-    return deco
-
-
-def get_prior(id: str) -> PriorSpec:
-    """Return the :class:`PriorSpec` registered as ``id``.
-
-    Raises
-    ------
-    grnbench.errors.UnknownIdError
-        If ``id`` is not registered (the message lists the registered ids).
-    """
-    try:
-        return _PRIORS[id]
-    except KeyError:
-        raise UnknownIdError(f"unknown prior id {id!r}; registered: {', '.join(_PRIORS)}") from None
-
-
-def prior_ids() -> list[str]:
-    """Ids of the registered priors."""
-    return list(_PRIORS)
+__all__ = ["register_prior", "get_prior", "prior_ids", "load_prior", "prior_summary", "PRIOR_SOURCES"]
 
 
 def load_prior(id: str) -> pd.DataFrame:
