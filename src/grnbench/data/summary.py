@@ -8,7 +8,7 @@ from ..registry import get_dataset
 from .datasets import load_dataset
 from .priors import get_prior, load_prior, prior_summary
 
-__all__ = ["sources_table", "dataset_table", "prior_table"]
+__all__ = ["sources_table", "sources_markdown", "dataset_table", "prior_table"]
 
 
 def sources_table(datasets: list[str], priors: list[str]) -> pd.DataFrame:
@@ -23,6 +23,17 @@ def sources_table(datasets: list[str], priors: list[str]) -> pd.DataFrame:
                              "url": rec["url"], "sha256": rec["sha256"], "licence": spec.licence,
                              "citation": spec.citation})
     return pd.DataFrame(rows)
+
+
+def sources_markdown(sources: pd.DataFrame) -> str:
+    """Markdown table of :func:`sources_table` for the book (linked file, sha256 prefix, licence)."""
+    lines = ["| id | file (public source) | sha256 | licence |", "|---|---|---|---|"]
+    for r in sources.itertuples(index=False):
+        name = r.file.split("/")[-1] if "/" in r.file else r.file
+        lines.append(f"| `{r.id}` | [{name}]({r.url}) | `{r.sha256[:16]}…` | {r.licence} |")
+    lines.append("")
+    lines += [f"- `{r.id}`: {r.citation}" for r in sources.drop_duplicates("id").itertuples(index=False)]
+    return "\n".join(lines)
 
 
 def dataset_table(datasets: list[str]) -> pd.DataFrame:
