@@ -31,11 +31,12 @@ def _fit(spec, tiny, seed=0, **params):
     return est.fit(xtr, ytr, validation=(xv, yv))
 
 
-FAST = {"xgbrf": {"n_estimators": 3, "n_tune_targets": 4}, "mlp": {"max_epochs": 30, "hidden": (16,)}}
+FAST = {"xgbrf": {"n_estimators": 3, "n_tune_targets": 4}, "mlp": {"max_epochs": 30, "hidden": (16,)},
+        "lembas": {"updates": 20}, "lembas_seed": {"updates": 20}}
 
 
 def test_registry_lists_the_fixed_ids():
-    assert MODELS == ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "mlp"]
+    assert MODELS == ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "mlp", "lembas_seed", "lembas"]
 
 
 @pytest.mark.parametrize("model", MODELS)

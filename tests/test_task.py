@@ -93,6 +93,8 @@ def test_shap_linear_explanations_are_exact_and_parent_restricted(tiny):
         explain_models(tiny, ["mlr"], ("NOPE",))
 
 
-def test_shap_for_the_mlp_uses_gradients(tiny):
-    out = explain_models(tiny, ["mlp"], ("G0",), n_explain=5, n_background=10)
-    assert np.isfinite(out.values[("mlp", "G0")][0]).all()
+def test_shap_for_the_mlp_uses_gradients_and_is_repeatable(tiny):
+    a = explain_models(tiny, ["mlp"], ("G0",), n_explain=5, n_background=10)
+    b = explain_models(tiny, ["mlp"], ("G0",), n_explain=5, n_background=10)
+    assert np.isfinite(a.values[("mlp", "G0")][0]).all()
+    np.testing.assert_array_equal(a.values[("mlp", "G0")][0], b.values[("mlp", "G0")][0])

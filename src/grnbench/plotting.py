@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 __all__ = ["metric_intervals", "per_gene_distribution", "observed_vs_predicted", "shap_importance", "fit_times",
-           "save_figure"]
+           "residual_distribution", "lembas_history", "save_figure"]
 
 
 def save_figure(fig, path) -> None:
@@ -165,5 +165,44 @@ def fit_times(table: pd.DataFrame, order=None):
     ax.set_xlabel("")
     ax.tick_params(axis="x", rotation=45)
     ax.legend(fontsize=7, title="")
+    fig.tight_layout()
+    return fig
+
+
+def residual_distribution(steady_state: pd.DataFrame, tol: float = 1e-6):
+    """ECDF of the steady-state residual (max |Δh| of the last iteration) per test cell.
+
+    One panel per dataset and split, one curve per LEMBAS variant (all seeds pooled); the
+    dotted line marks the convergence tolerance of ``lembas``.
+    """
+    df = steady_state.assign(log10_residual=np.log10(steady_state["residual"].clip(lower=1e-12)),
+                             case=steady_state["dataset"] + " / " + steady_state["split"])
+    cases = list(dict.fromkeys(df["case"]))
+    fig, axes = plt.subplots(1, len(cases), figsize=(3.4 * len(cases), 2.8), squeeze=False, sharey=True)
+    for ax, case in zip(axes[0], cases):
+        sns.ecdfplot(data=df[df["case"] == case], x="log10_residual", hue="model", ax=ax, palette="colorblind")
+        ax.axvline(np.log10(tol), color="grey", ls=":", lw=0.8)
+        ax.set_title(case, fontsize=9)
+        ax.set_xlabel("log10 residual (max |Δh|)")
+    fig.tight_layout()
+    return fig
+
+
+def lembas_history(history: pd.DataFrame):
+    """LEMBAS training curves per variant: fit/validation loss, spectral radius, sign violations."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+    for model, h in history.groupby("model", sort=False):
+        axes[0].plot(h["epoch"], h["fit_loss"], label=f"{model} train")
+        if "val_loss" in h and h["val_loss"].notna().any():
+            axes[0].plot(h["epoch"], h["val_loss"], ls="--", label=f"{model} validation")
+        axes[1].plot(h["epoch"], h["spectral_radius"], label=model)
+        axes[2].plot(h["epoch"], h["sign_violations"], label=model)
+    axes[0].set_ylabel("MSE (scaled)")
+    axes[0].set_yscale("log")
+    axes[1].set_ylabel("spectral radius of f'-scaled W")
+    axes[2].set_ylabel("edges violating the prior sign")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

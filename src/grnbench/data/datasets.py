@@ -21,7 +21,7 @@ from ..registry import get_dataset, register_dataset
 from .sources import PackageFile, RemoteFile, github_raw
 from .validation import validate_expression
 
-__all__ = ["load_dataset", "PBMC68K_REDUCED", "HHEP_SPECIFIC_1000", "KANG_VALID", "HHEP_STAGES"]
+__all__ = ["load_dataset", "PBMC68K_REDUCED", "HHEP_SPECIFIC_1000", "KANG_VALID", "HHEP_STAGES", "LEMBAS_LIGAND_SCREEN"]
 
 PBMC68K_REDUCED = PackageFile(
     package="scanpy",
@@ -43,6 +43,21 @@ KANG_VALID = RemoteFile(
     url=github_raw("theislab/scgen", "dd7e178f9b42b9dfef9eb18d0da4b8e3caea4cf7", "data/valid.h5ad"),
     sha256="83f89f5356a4c01f65bbcee225eb45d8d8b13b6c962724431a26c1bf568ff09e",
 )
+
+_LEMBAS = ("Lauffenburger-Lab/LEMBAS", "2034125daa67aab2e89440d9c0a5c2edc9c06e04")
+
+
+def _lembas_file(name: str, sha: str) -> RemoteFile:
+    return RemoteFile(relpath=f"lembas/model_data/{name}", url=github_raw(*_LEMBAS, f"Model/data/{name}"), sha256=sha)
+
+
+LEMBAS_LIGAND_SCREEN = {
+    "model": _lembas_file("ligandScreen-Model.tsv", "a645a8bfe535d335f5d99f83bbeae0e89a55f3254a1ddce0c62c8a03b16fdf90"),
+    "annotation": _lembas_file("ligandScreen-Annotation.tsv",
+                               "e5c53431f2c86235b5e9f9f9c42891106c51165eaa08120118000b8dc45e1b53"),
+    "ligands": _lembas_file("ligandScreen-Ligands.tsv", "6834bd125db6a54223b6dc94b2f1f281fa7fc2194bfb667762a481c0125bb5c9"),
+    "tfs": _lembas_file("ligandScreen-TFs.tsv", "9a13b5bea6ea26a3f536efac25f9809a9a58293a1fd4b91b6bffbcbc08128153"),
+}
 
 #: hHEP differentiation stages (cell-name suffixes), in developmental order.
 HHEP_STAGES = ("ipsc", "de", "he1", "he2", "ih1", "mh1", "mh2")
@@ -165,4 +180,40 @@ def _load_kang_ifnb() -> ad.AnnData:
     obs = raw.obs[["condition", "cell_type", "n_counts", "n_genes"]].copy()
     adata = ad.AnnData(X=x, obs=obs, var=pd.DataFrame(index=pd.Index(raw.var_names.astype(str), name="gene")))
     adata.uns["scale"] = "log1p of library-size-normalised counts (scGen preprocessing; max 6.8)"
+    return adata
+
+
+@register_dataset(
+    "lembas_ligand_screen",
+    description="LEMBAS ligand screen: 103 macrophage conditions (59 ligands +/- LPS) x 60 ligand inputs -> 74 TF "
+                "activities, with the signed OmniPath signalling network (6,597 edges, UniProt ids)",
+    species="human",
+    sources=tuple(LEMBAS_LIGAND_SCREEN.values()),
+    citation="Nilsson A et al. Nat Commun 13:3069 (2022), doi:10.1038/s41467-022-30684-y (GSE202515)",
+    licence="MIT (Lauffenburger-Lab/LEMBAS)",
+)
+def _load_lembas_ligand_screen() -> ad.AnnData:
+    from .priors import _signed
+
+    files = {k: src.fetch() for k, src in LEMBAS_LIGAND_SCREEN.items()}
+    net = pd.read_csv(files["model"], sep="\t")
+    missing = {"source", "target", "stimulation", "inhibition"} - set(net.columns)
+    if missing:
+        raise DataValidationError(f"{files['model']}: missing column(s) {format_names(sorted(missing))}")
+    network = _signed(net, net["stimulation"] == 1, net["inhibition"] == 1)
+    ligands = pd.read_csv(files["ligands"], sep="\t", index_col=0)
+    tfs = pd.read_csv(files["tfs"], sep="\t", index_col=0)
+    if not ligands.index.equals(tfs.index):
+        raise DataValidationError(f"{files['ligands']} and {files['tfs']} list different conditions")
+    annotation = pd.read_csv(files["annotation"], sep="\t").drop_duplicates("code").set_index("code")["name"]
+    x = np.hstack([ligands.to_numpy(dtype=np.float32), tfs.to_numpy(dtype=np.float32)])
+    var = pd.DataFrame({"role": ["input"] * ligands.shape[1] + ["output"] * tfs.shape[1]},
+                       index=pd.Index([*ligands.columns.astype(str), *tfs.columns.astype(str)], name="code"))
+    var["symbol"] = [str(annotation.get(c, c)) for c in var.index]
+    obs = pd.DataFrame({"lps": [c.endswith("_LPS") for c in ligands.index]},
+                       index=pd.Index(ligands.index.astype(str), name="condition"))
+    adata = ad.AnnData(X=x, obs=obs, var=var)
+    adata.uns["network"] = network
+    adata.uns["scale"] = ("inputs: ligand present 0/1; outputs: TF activities scaled to [0, 1] by the LEMBAS "
+                          "authors (DoRothEA/VIPER on the GSE202515 RNA-seq)")
     return adata

@@ -54,6 +54,9 @@ def dataset_table(datasets: list[str]) -> pd.DataFrame:
 def prior_table(priors: list[str], datasets: list[str] = ()) -> pd.DataFrame:
     """Prior statistics overall and restricted to each dataset's genes.
 
+    Datasets whose identifiers do not occur in a prior at all (e.g. the UniProt ids of the
+    LEMBAS ligand screen) get no row for that prior.
+
     Returns
     -------
     pandas.DataFrame
@@ -65,6 +68,8 @@ def prior_table(priors: list[str], datasets: list[str] = ()) -> pd.DataFrame:
     for p in priors:
         df = load_prior(p)
         rows.append({"prior": p, "scope": "all", **prior_summary(df)})
+        names = set(df["source"]) | set(df["target"])
         for ds, g in genes.items():
-            rows.append({"prior": p, "scope": ds, **prior_summary(df, g)})
+            if names & g:
+                rows.append({"prior": p, "scope": ds, **prior_summary(df, g)})
     return pd.DataFrame(rows)

@@ -34,6 +34,10 @@ TASK = "target_expression"
 #: ``seed`` value of the rows that average a stochastic model's metric over its seeds.
 AGGREGATE_SEED = -1
 
+#: Controls each model is also compared with (paired), besides the best baseline: the
+#: network-constrained RNN against the linear model on the same parents and the seed's MLR.
+EXTRA_COMPARISONS = {"lembas": ("ridge_parents", "mlr"), "lembas_seed": ("ridge_parents", "mlr")}
+
 
 @dataclass
 class BenchmarkOutput:
@@ -49,12 +53,17 @@ class BenchmarkOutput:
     predictions : pandas.DataFrame
         ``dataset, split, model, seed, cell, gene, observed, predicted`` for the recorded genes.
     paired : pandas.DataFrame
-        ``dataset, split, model, reference, metric, diff, ci_low, ci_high, n_test, verdict``:
-        model minus best baseline, paired bootstrap CI; ``verdict`` is ``better``,
-        ``worse`` or ``no difference`` (CI contains 0), oriented by the metric's direction.
+        ``dataset, split, model, reference, metric, diff, ci_low, ci_high, n_test, verdict,
+        best_baseline``: model minus reference, paired bootstrap CI; the reference is the
+        best baseline of the split (``best_baseline`` True) or a control listed in
+        :data:`EXTRA_COMPARISONS`; ``verdict`` is ``better``, ``worse`` or ``no difference``
+        (CI contains 0), oriented by the metric's direction.
     counts : dict
         Task data counts (cells, TFs, targets, prior edges kept) and cells per split part
         (``train_random``, ``val_random``, ``test_random``, ``train_ood``, ...).
+    steady_state : pandas.DataFrame
+        ``dataset, split, model, seed, cell, residual, steps`` for recurrent models (max
+        |Δh| of the last forward iteration on each test cell, and iterations used).
     """
 
     metrics: pd.DataFrame
@@ -62,6 +71,7 @@ class BenchmarkOutput:
     predictions: pd.DataFrame
     paired: pd.DataFrame
     counts: dict
+    steady_state: pd.DataFrame = None
 
 
 def _fit_predict(est, Xtr, Ytr, Xval, Yval, Xte):
@@ -84,6 +94,7 @@ def run_benchmark(
     split_seed: int = 0,
     record_genes: tuple[str, ...] = (),
     ood: dict | None = None,
+    model_params: dict | None = None,
     progress: bool | None = None,
 ) -> BenchmarkOutput:
     """Fit and score every model on every split of one dataset.
@@ -108,6 +119,9 @@ def run_benchmark(
         Targets whose test predictions are kept (observed vs predicted plots).
     ood : dict, optional
         Held-out group of the ``ood`` split (default per dataset).
+    model_params : dict, optional
+        ``model id -> {parameter: value}`` overriding registry defaults (e.g. shorter
+        training in the smoke profile); recorded in the ``params`` column.
     progress : bool, optional
         Show a tqdm bar over fits.
 
@@ -123,7 +137,8 @@ def run_benchmark(
     specs = [get_model(m, TASK) for m in models]
     funcs = [get_metric(m, TASK) for m in metric_ids(TASK)]
     sha = git_sha()
-    rows, gene_rows, pred_rows, paired_rows = [], [], [], []
+    rows, gene_rows, pred_rows, paired_rows, state_rows = [], [], [], [], []
+    model_params = model_params or {}
     n_par = data.parents.sum(axis=0)
     recorded = [g for g in record_genes if g in data.targets]
     rec_idx = [data.targets.index(g) for g in recorded]
@@ -146,7 +161,7 @@ def run_benchmark(
         run_seeds = seeds if spec.stochastic else (None,)
         for seed in run_seeds:
             bar.set_postfix(split=split, model=spec.id, seed=seed)
-            est = spec.build(data)
+            est = spec.build(data, **model_params.get(spec.id, {}))
             if seed is not None:
                 est = clone(est).set_params(random_state=seed)
             pred, fit_s, pred_s = _fit_predict(est, Xtr, Ytr, Xval, Yval, Xte)
@@ -161,6 +176,11 @@ def run_benchmark(
             r2g = per_gene_r2(Yte, pred)
             gene_rows.append(pd.DataFrame({"dataset": data.dataset, "split": split, "model": spec.id, "seed": seed_id,
                                            "gene": data.targets, "r2": r2g, "n_parents": n_par}))
+            if hasattr(est, "last_forward_"):
+                state_rows.append(pd.DataFrame({"dataset": data.dataset, "split": split, "model": spec.id,
+                                                "seed": seed_id, "cell": tests[split][1],
+                                                "residual": est.last_forward_["residual"],
+                                                "steps": est.last_forward_["steps"]}))
             for g, j in zip(recorded, rec_idx):
                 pred_rows.append(pd.DataFrame({"dataset": data.dataset, "split": split, "model": spec.id,
                                                "seed": seed_id, "cell": tests[split][1], "gene": g,
@@ -185,8 +205,10 @@ def run_benchmark(
         predictions=pd.concat(pred_rows, ignore_index=True) if pred_rows else pd.DataFrame(
             columns=["dataset", "split", "model", "seed", "cell", "gene", "observed", "predicted"]),
         paired=pd.DataFrame(paired_rows, columns=["dataset", "split", "model", "reference", "metric", "diff",
-                                                  "ci_low", "ci_high", "n_test", "verdict"]),
+                                                  "ci_low", "ci_high", "n_test", "verdict", "best_baseline"]),
         counts=counts,
+        steady_state=pd.concat(state_rows, ignore_index=True) if state_rows else pd.DataFrame(
+            columns=["dataset", "split", "model", "seed", "cell", "residual", "steps"]),
     )
 
 
@@ -214,26 +236,26 @@ def _paired(dataset, split, specs, funcs, Yte, preds, metrics, n_boot, boot_seed
     if not baselines:
         return []
     scores = head.set_index("model")["value"]
-    reference = max(baselines, key=lambda m: scores[m])
+    best = max(baselines, key=lambda m: scores[m])
     out = []
     for spec in specs:
-        if spec.id == reference:
-            continue
-        stat_a = metric_matrix([f.func for f in funcs], Yte, preds[(split, spec.id)])
-        stat_b = metric_matrix([f.func for f in funcs], Yte, preds[(split, reference)])
+        refs = [best, *EXTRA_COMPARISONS.get(spec.id, ())]
+        for reference in dict.fromkeys(r for r in refs if r != spec.id and (split, r) in preds):
+            stat_a = metric_matrix([f.func for f in funcs], Yte, preds[(split, spec.id)])
+            stat_b = metric_matrix([f.func for f in funcs], Yte, preds[(split, reference)])
 
-        def diff(w, stat_a=stat_a, stat_b=stat_b):
-            return stat_a(w) - stat_b(w)
+            def diff(w, stat_a=stat_a, stat_b=stat_b):
+                return stat_a(w) - stat_b(w)
 
-        ci = bootstrap_weights_ci(diff, len(Yte), n_resamples=n_boot, seed=boot_seed)
-        for k, f in enumerate(funcs):
-            lo, hi = ci.low[k], ci.high[k]
-            if lo > 0 or hi < 0:
-                better = (lo > 0) == f.maximize
-                verdict = "better" if better else "worse"
-            else:
-                verdict = "no difference"
-            out.append((dataset, split, spec.id, reference, f.id, ci.value[k], lo, hi, len(Yte), verdict))
+            ci = bootstrap_weights_ci(diff, len(Yte), n_resamples=n_boot, seed=boot_seed)
+            for k, f in enumerate(funcs):
+                lo, hi = ci.low[k], ci.high[k]
+                if lo > 0 or hi < 0:
+                    verdict = "better" if (lo > 0) == f.maximize else "worse"
+                else:
+                    verdict = "no difference"
+                out.append((dataset, split, spec.id, reference, f.id, ci.value[k], lo, hi, len(Yte), verdict,
+                            reference == best))
     return out
 
 
@@ -241,7 +263,7 @@ def save_benchmark(out: BenchmarkOutput, out_dir: str | Path) -> dict[str, Path]
     """Write the tables of one dataset atomically into ``out_dir``.
 
     Files: ``metrics.csv`` (results schema), ``per_gene.csv``, ``predictions.csv``,
-    ``paired.csv`` and ``counts.csv``.
+    ``paired.csv``, ``counts.csv`` and, for recurrent models, ``steady_state.csv``.
 
     Returns
     -------
@@ -256,4 +278,6 @@ def save_benchmark(out: BenchmarkOutput, out_dir: str | Path) -> dict[str, Path]
         "paired": write_table(out.paired, out_dir / "paired.csv"),
         "counts": write_table(pd.DataFrame([out.counts]), out_dir / "counts.csv"),
     }
+    if out.steady_state is not None and len(out.steady_state):
+        written["steady_state"] = write_table(out.steady_state, out_dir / "steady_state.csv")
     return written

@@ -43,7 +43,10 @@ class TargetExpressionData:
     parents : ndarray of bool, shape (n_tfs, n_targets)
         Prior mask.
     edges : pandas.DataFrame
-        The prior edges kept (``source, target, weight[, sign_known]``).
+        The prior edges kept (``source, target, weight[, sign_known]``), TF -> target.
+    network : pandas.DataFrame
+        The prior restricted to the modelled genes: TF -> target and TF -> TF edges (the
+        graph of network-constrained models such as LEMBAS; TF -> TF edges can form cycles).
     counts : dict
         Cells, genes, TFs, targets and prior edges kept (logged and shown in the book).
     """
@@ -55,6 +58,7 @@ class TargetExpressionData:
     targets: list[str]
     parents: np.ndarray
     edges: pd.DataFrame
+    network: pd.DataFrame = None
     counts: dict = field(default_factory=dict)
 
     def X(self, cells=None) -> pd.DataFrame:
@@ -142,6 +146,7 @@ def build_task_data(
     )
     task.uns["scale"] = adata.uns.get("scale", "")
     task.uns["provenance"] = dict(adata.uns.get("provenance", {}), prior=prior_id)
+    network = prior[prior["source"].isin(tf_set) & prior["target"].isin(tf_set | set(targets))].reset_index(drop=True)
     n_par = parents.sum(axis=0)
     counts = {
         "dataset": dataset,
@@ -152,13 +157,14 @@ def build_task_data(
         "targets": len(targets),
         "prior_edges": int(len(prior)),
         "prior_edges_kept": int(len(edges)),
+        "tf_tf_edges": int(len(network) - len(edges)),
         "median_parents_per_target": float(np.median(n_par)),
         "max_parents_per_target": int(n_par.max()),
     }
     log.info("%(dataset)s + %(prior)s: %(cells)d cells, %(tfs)d TFs, %(targets)d targets, "
              "%(prior_edges_kept)d of %(prior_edges)d prior edges kept", counts)
     return TargetExpressionData(dataset=dataset, prior=prior_id, adata=task, tfs=tfs, targets=targets,
-                                parents=parents, edges=edges.reset_index(drop=True), counts=counts)
+                                parents=parents, edges=edges.reset_index(drop=True), network=network, counts=counts)
 
 
 def prepare(dataset: str, prior: str | None = None, **kwargs) -> TargetExpressionData:

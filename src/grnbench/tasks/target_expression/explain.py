@@ -6,13 +6,13 @@ Explainers (Lundberg & Lee 2017, NeurIPS, arXiv:1705.07874; shap >= 0.50):
   (exact, interventional, background = training cells);
 * tree ensembles (``xgbrf_seed``, ``xgbrf``) — :class:`shap.TreeExplainer` (exact TreeSHAP;
   Lundberg et al. 2020, doi:10.1038/s42256-019-0138-9);
-* torch networks (``mlp``) — :class:`shap.GradientExplainer` (expected gradients,
-  approximate).
+* torch networks (``mlp``, ``lembas``, ``lembas_seed``) — :class:`shap.GradientExplainer`
+  (expected gradients, approximate; LEMBAS gradients come from its implicit adjoint).
 
 Models whose prediction for a target depends only on that target (``per_target`` in the
 registry) are refitted on the explained gene alone, which gives the same model for that
 gene as the full benchmark fit (for ``xgbrf`` the hyper-parameters are re-tuned on that
-gene). Joint models (``mlp``) are fitted on all targets and one output is explained.
+gene). Joint models (``mlp``, LEMBAS) are fitted on all targets and one output is explained.
 Cells explained: test cells of the ``random`` split; background: training cells.
 """
 
@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from ...errors import GrnbenchError, UnknownIdError, format_names
-from ...models import MLPRegressor
 from ...models.trees import BatchedXGBRF
 from ...registry import get_model
 from .datasets import TargetExpressionData
@@ -76,7 +75,7 @@ def default_genes(data: TargetExpressionData, n: int = 2) -> tuple[str, ...]:
     return tuple(var.index[:n])
 
 
-def _explain(est, target: int, x_bg: np.ndarray, x_ex: np.ndarray):
+def _explain(est, target: int, x_bg: np.ndarray, x_ex: np.ndarray, seed: int = 0):
     """Return (shap values (n, p), additivity error) for one output."""
     import shap
 
@@ -93,12 +92,13 @@ def _explain(est, target: int, x_bg: np.ndarray, x_ex: np.ndarray):
         sv = np.asarray(explainer.shap_values(x_ex))
         base = np.full(len(x_ex), float(np.ravel(explainer.expected_value)[0]))
         pred = est.predict(x_ex)[:, 0]
-    elif isinstance(est, MLPRegressor):
+    elif hasattr(est, "torch_model"):  # MLP, LEMBAS: expected gradients through the torch forward pass
         import torch
 
         module = est.torch_model(target=target)
         explainer = shap.GradientExplainer(module, torch.as_tensor(x_bg, dtype=torch.float32))
-        sv = np.asarray(explainer.shap_values(torch.as_tensor(x_ex, dtype=torch.float32)))
+        # expected gradients sample background cells and interpolation points: seed them
+        sv = np.asarray(explainer.shap_values(torch.as_tensor(x_ex, dtype=torch.float32), rseed=seed))
         sv = sv.reshape(x_ex.shape[0], x_ex.shape[1])
         with torch.no_grad():
             base = np.full(len(x_ex), float(module(torch.as_tensor(x_bg, dtype=torch.float32)).mean()))
@@ -120,6 +120,7 @@ def explain_models(
     n_explain: int = 100,
     n_background: int = 100,
     top_k: int = 10,
+    model_params: dict | None = None,
 ) -> ShapOutput:
     """Fit each model and compute SHAP values of its prediction for each gene.
 
@@ -138,6 +139,8 @@ def explain_models(
         Cells explained and background cells (sampled with ``seed`` when fewer exist).
     top_k : int
         Size of the top list for the prior-parent fraction.
+    model_params : dict, optional
+        ``model id -> {parameter: value}`` overriding registry defaults.
 
     Returns
     -------
@@ -162,13 +165,14 @@ def explain_models(
     ex_rows = np.sort(rng.choice(len(Xte), size=min(n_explain, len(Xte)), replace=False))
     x_ex = Xte.iloc[ex_rows]
     values, rows, summary = {}, [], []
+    model_params = model_params or {}
     for model_id in models:
         spec = get_model(model_id, TASK)
         if model_id == "mean":
             continue
         joint = None
         if not spec.per_target:
-            joint = spec.build(data)
+            joint = spec.build(data, **model_params.get(model_id, {}))
             if spec.stochastic:
                 joint.set_params(random_state=seed)
             t0 = time.perf_counter()
@@ -178,7 +182,7 @@ def explain_models(
             j = data.targets.index(gene)
             if joint is None:
                 sub = dataclasses.replace(data, targets=[gene], parents=data.parents[:, [j]])
-                est = spec.build(sub)
+                est = spec.build(sub, **model_params.get(model_id, {}))
                 if spec.stochastic:
                     est.set_params(random_state=seed)
                 t0 = time.perf_counter()
@@ -187,7 +191,7 @@ def explain_models(
             else:
                 est, fit_s, target = joint, joint_fit, j
             t0 = time.perf_counter()
-            sv, err = _explain(est, target, bg, x_ex.to_numpy())
+            sv, err = _explain(est, target, bg, x_ex.to_numpy(), seed=seed)
             explain_s = time.perf_counter() - t0
             values[(model_id, gene)] = (sv, x_ex)
             imp = pd.DataFrame({"tf": data.tfs, "mean_abs_shap": np.abs(sv).mean(axis=0),

@@ -16,12 +16,12 @@ from ...registry import get_metric, get_model
 from ...results import read_table
 from .benchmark import headline
 
-__all__ = ["RichText", "TaskResults", "load_results", "interval_table", "verdicts", "seed_spread", "time_ratio", "best_table",
+__all__ = ["ligand_screen_summary", "rnn_verdict", "steady_state_summary", "RichText", "TaskResults", "load_results", "interval_table", "verdicts", "seed_spread", "time_ratio", "best_table",
            "mlr_note", "MODEL_ORDER"]
 
 TASK = "target_expression"
 #: Display order: controls first, then the seed's baselines, then the neural model.
-MODEL_ORDER = ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "mlp"]
+MODEL_ORDER = ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "mlp", "lembas_seed", "lembas"]
 
 
 class RichText:
@@ -59,6 +59,7 @@ class TaskResults:
     counts: pd.DataFrame
     shap: pd.DataFrame | None
     shap_importance: pd.DataFrame | None
+    steady_state: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -87,7 +88,8 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> TaskResults:
     metrics = cat("metrics")
     return TaskResults(metrics=metrics, headline=headline(metrics), per_gene=cat("per_gene"),
                        predictions=cat("predictions"), paired=cat("paired"), counts=cat("counts"),
-                       shap=cat("shap_summary", required=False), shap_importance=cat("shap_importance", required=False))
+                       shap=cat("shap_summary", required=False), shap_importance=cat("shap_importance", required=False),
+                       steady_state=cat("steady_state", required=False))
 
 
 def interval_table(head: pd.DataFrame, metrics=("r2_flat", "r2_uniform", "pearson_r"), digits: int = 3,
@@ -135,7 +137,8 @@ def verdicts(res: TaskResults, metric: str = "r2_flat") -> dict[str, str]:
     for split in dict.fromkeys(res.paired["split"]):
         lines = []
         for ds in dict.fromkeys(res.paired["dataset"]):
-            pr = res.paired[(res.paired["dataset"] == ds) & (res.paired["split"] == split) & (res.paired["metric"] == metric)]
+            pr = res.paired[(res.paired["dataset"] == ds) & (res.paired["split"] == split) & (res.paired["metric"] == metric)
+                            & res.paired["best_baseline"].astype(bool)]
             if pr.empty:
                 continue
             ref = pr["reference"].iloc[0]
@@ -213,3 +216,48 @@ def mlr_note(res: TaskResults) -> str:
             parts.append(f"(`ridge`: {head[(ds, 'random', 'ridge')]:.3f} and {head.get((ds, 'ood', 'ridge'), float('nan')):.3f}).")
         lines.append(" ".join(parts))
     return "\n\n".join(lines)
+
+
+def rnn_verdict(res: TaskResults, metric: str = "r2_flat") -> str:
+    """Markdown: each LEMBAS variant against ``ridge_parents`` (same parents, linear) and ``mlr``."""
+    pr = res.paired[(res.paired["metric"] == metric) & res.paired["model"].str.startswith("lembas")
+                    & res.paired["reference"].isin(["ridge_parents", "mlr"])]
+    words = {"better": "beats", "worse": "is worse than", "no difference": "is not distinguishable from"}
+    lines = []
+    for (ds, split), g in pr.groupby(["dataset", "split"], sort=False):
+        parts = [f"`{r['model']}` {words[r['verdict']]} `{r['reference']}` "
+                 f"(Δ{metric} {_fmt(r['diff'], r['ci_low'], r['ci_high'])})" for _, r in g.iterrows()]
+        lines.append(f"**{ds}, {split}**: " + "; ".join(parts) + ".")
+    return "\n\n".join(lines) if lines else "No LEMBAS runs in this profile."
+
+
+def steady_state_summary(res: TaskResults, tol: float = 1e-6) -> pd.DataFrame:
+    """Per dataset, split and LEMBAS variant: iterations used and residuals on test cells."""
+    ss = res.steady_state
+    if ss is None or ss.empty:
+        return pd.DataFrame()
+    agg = ss.groupby(["dataset", "split", "model"]).agg(
+        cells=("residual", "size"), steps_median=("steps", "median"), steps_max=("steps", "max"),
+        residual_median=("residual", "median"), residual_max=("residual", "max"),
+        converged=("residual", lambda r: float((r < tol).mean())))
+    return agg
+
+
+def ligand_screen_summary(results_dir: str | Path) -> str:
+    """Markdown sentence on the LEMBAS ligand-screen CV of this profile (or that it did not run)."""
+    path = paths.resolve(results_dir) / TASK / "lembas_ligand_screen" / "metrics.csv"
+    if not path.is_file():
+        return "The ligand-screen cross-validation is not part of this profile (it needs the LEMBAS data files)."
+    m = read_table(path)
+    r = m[m["metric"] == "pearson_r"].groupby("model")["value"].agg(["mean", "min", "max", "count"])
+
+    def fmt(model):
+        if model not in r.index:
+            return "n/a"
+        row = r.loc[model]
+        spread = f" (seeds {row['min']:.2f}–{row['max']:.2f})" if row["count"] > 1 else ""
+        return f"{row['mean']:.2f}{spread}"
+
+    return (f"Ligand-screen cross-validation (28 folds of 3 held-out conditions, as in the paper; pooled Pearson r "
+            f"of held-out TF activities): `lembas` {fmt('lembas')} against the paper's ≈ 0.8; controls `ridge` "
+            f"{fmt('ridge')}, `mlp` {fmt('mlp')}, `mean` {fmt('mean')}.")
