@@ -122,3 +122,12 @@ def test_bootstrap_ci_of_the_mean_predictor_contains_its_estimate():
     p = np.tile(y.mean(axis=0) + 0.05, (60, 1))  # a "training mean" slightly off the test mean
     res = bootstrap_weights_ci(metric_matrix([r2_flat, r2_uniform], y, [p]), 60, n_resamples=400, seed=0)
     assert np.all(np.isfinite(res.low)) and np.all(res.low <= res.value) and np.all(res.value <= res.high)
+
+
+def test_bootstrap_of_a_constant_statistic_collapses_to_it():
+    # every test cell correct: each resample scores 1, so the interval is [1, 1] (not NaN)
+    from grnbench.metrics.classification import accuracy
+
+    y = np.array([0, 1, 1, 0, 2, 2])
+    ci = bootstrap_weights_ci(lambda w: accuracy(y, y, weights=w), len(y), n_resamples=50)
+    assert ci.value[0] == ci.low[0] == ci.high[0] == 1.0

@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 __all__ = ["metric_intervals", "per_gene_distribution", "observed_vs_predicted", "shap_importance", "fit_times",
-           "residual_distribution", "lembas_history", "save_figure"]
+           "residual_distribution", "lembas_history", "save_figure", "metric_vs_k", "masking_curves", "marker_dotplot"]
 
 
 def save_figure(fig, path) -> None:
@@ -204,5 +204,89 @@ def lembas_history(history: pd.DataFrame):
     for ax in axes:
         ax.set_xlabel("epoch")
         ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def metric_vs_k(headline: pd.DataFrame, metric: str, *, order=None):
+    """Metric against the number of kept genes k (log2 axis), 95% CI bands, one panel per dataset x split.
+
+    Parameters
+    ----------
+    headline : pandas.DataFrame
+        Cell-type-marker headline rows (one per dataset, split, model, metric, k).
+    metric : str
+        Metric id (``accuracy``, ``balanced_accuracy``, ``macro_f1``).
+    order : list of str, optional
+        Rankings to draw; ``random`` is drawn grey and dashed (the control band).
+    """
+    df = headline[headline["metric"] == metric].assign(case=lambda d: d["dataset"] + " / " + d["split"])
+    cases = list(dict.fromkeys(df["case"]))
+    order = order or list(dict.fromkeys(df["model"]))
+    colors = dict(zip([m for m in order if m != "random"], sns.color_palette("colorblind", len(order))))
+    colors["random"] = (0.5, 0.5, 0.5)
+    fig, axes = plt.subplots(1, len(cases), figsize=(3.6 * len(cases), 3.0), squeeze=False, sharey=True)
+    for ax, case in zip(axes[0], cases):
+        sub = df[df["case"] == case]
+        for model in order:
+            part = sub[sub["model"] == model].sort_values("k")
+            if part.empty:
+                continue
+            ls = "--" if model == "random" else "-"
+            ax.plot(part["k"], part["value"], ls=ls, marker="o", ms=3, color=colors[model], label=model)
+            ax.fill_between(part["k"], part["ci_low"], part["ci_high"], color=colors[model], alpha=0.15, lw=0)
+        ax.set_xscale("log", base=2)
+        ax.set_title(case, fontsize=9)
+        ax.set_xlabel("genes kept (k)")
+    axes[0][0].set_ylabel(f"{metric} (95% CI)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def masking_curves(masking: pd.DataFrame, *, metric: str = "accuracy"):
+    """The seed's evaluation: accuracy as the lowest-ranked genes are masked, ranked vs random orders.
+
+    One panel per dataset x split; one colour per ranking; solid = the ranking's order,
+    dashed = random orders (mean over draws and seeds).
+    """
+    df = masking.assign(case=masking["dataset"] + " / " + masking["split"])
+    df = df.groupby(["case", "model", "order", "n_kept"], as_index=False)[metric].mean()
+    cases = list(dict.fromkeys(df["case"]))
+    models = list(dict.fromkeys(df["model"]))
+    colors = dict(zip(models, sns.color_palette("colorblind", len(models))))
+    fig, axes = plt.subplots(1, len(cases), figsize=(3.6 * len(cases), 3.0), squeeze=False, sharey=True)
+    for ax, case in zip(axes[0], cases):
+        for model in models:
+            for kind, ls in (("ordered", "-"), ("random", "--")):
+                part = df[(df["case"] == case) & (df["model"] == model) & (df["order"] == kind)].sort_values("n_kept")
+                if len(part):
+                    ax.plot(part["n_kept"], part[metric], ls=ls, color=colors[model], label=f"{model} ({kind})")
+        ax.set_title(case, fontsize=9)
+        ax.set_xlabel("genes left unmasked")
+    axes[0][0].set_ylabel(f"test {metric}")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def marker_dotplot(dotplot: pd.DataFrame, *, dataset: str, split: str):
+    """Dot plot of a ranking's top genes by cell type: colour = mean expression (z-scored per gene),
+    size = fraction of cells expressing (scanpy's dot-plot convention)."""
+    df = dotplot[(dotplot["dataset"] == dataset) & (dotplot["split"] == split)].copy()
+    genes = list(dict.fromkeys(df["gene"]))
+    types = sorted(dict.fromkeys(df["cell_type"]))
+    z = df.groupby("gene")["mean_expression"].transform(lambda v: (v - v.mean()) / (v.std() or 1.0))
+    df["z"] = z
+    fig, ax = plt.subplots(figsize=(0.38 * len(genes) + 2.2, 0.32 * len(types) + 1.4))
+    xs = df["gene"].map({g: i for i, g in enumerate(genes)})
+    ys = df["cell_type"].map({t: i for i, t in enumerate(types)})
+    sc = ax.scatter(xs, ys, s=10 + 140 * df["fraction_expressing"], c=df["z"], cmap="viridis", edgecolor="none")
+    ax.set_xticks(range(len(genes)), genes, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(types)), types, fontsize=7)
+    ax.set_xlim(-0.6, len(genes) - 0.4)
+    ax.set_ylim(-0.6, len(types) - 0.4)
+    ax.set_title(f"{dataset} / {split}: top genes of the ranking", fontsize=9)
+    fig.colorbar(sc, ax=ax, label="mean expression (z per gene)", fraction=0.04)
     fig.tight_layout()
     return fig

@@ -47,6 +47,8 @@ _REGISTERING_MODULES = (
     "grnbench.data.priors",
     "grnbench.tasks.target_expression.models",
     "grnbench.tasks.target_expression.metrics",
+    "grnbench.tasks.cell_type_markers.models",
+    "grnbench.tasks.cell_type_markers.metrics",
 )
 
 

@@ -3,7 +3,10 @@
 Schema (column order fixed; it is a contract of the study)::
 
     task, dataset, split, model, seed, metric, value, ci_low, ci_high, n_test,
-    fit_seconds, predict_seconds, params, git_sha
+    fit_seconds, predict_seconds, params, git_sha[, k]
+
+``k`` (optional, last) is the number of genes kept by a gene ranking (cell-type markers);
+it is empty for tasks without it.
 
 Each stage writes its part (``<results_dir>/<task>/<dataset>/metrics.csv``);
 :func:`collect` concatenates all parts of a profile into ``<results_dir>/metrics.csv`` and
@@ -24,10 +27,12 @@ import pandas as pd
 
 from .errors import DataValidationError, format_names
 
-__all__ = ["COLUMNS", "validate_results", "write_table", "read_table", "collect", "git_sha", "describe_params"]
+__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "validate_results", "write_table", "read_table", "collect", "git_sha", "describe_params"]
 
 COLUMNS = ("task", "dataset", "split", "model", "seed", "metric", "value", "ci_low", "ci_high", "n_test",
            "fit_seconds", "predict_seconds", "params", "git_sha")
+#: Optional columns a task may add after the fixed ones (``k``: genes kept, cell-type markers).
+OPTIONAL_COLUMNS = ("k",)
 _NUMERIC = ("value", "ci_low", "ci_high", "fit_seconds", "predict_seconds")
 _INTEGER = ("seed", "n_test")
 
@@ -41,13 +46,13 @@ def validate_results(df: pd.DataFrame, name: str = "results") -> pd.DataFrame:
         On missing or extra columns, non-numeric values in numeric columns, or empty ids.
     """
     missing = [c for c in COLUMNS if c not in df.columns]
-    extra = [c for c in df.columns if c not in COLUMNS]
+    extra = [c for c in df.columns if c not in COLUMNS + OPTIONAL_COLUMNS]
     if missing or extra:
         raise DataValidationError(
             f"{name}: results table columns differ from the schema: missing {format_names(missing) or 'none'}, "
             f"extra {format_names(extra) or 'none'}"
         )
-    out = df.loc[:, list(COLUMNS)].copy()
+    out = df.loc[:, list(COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in df.columns]].copy()
     for col in _NUMERIC:
         conv = pd.to_numeric(out[col], errors="coerce")
         bad = conv.isna() & out[col].notna()
@@ -59,6 +64,11 @@ def validate_results(df: pd.DataFrame, name: str = "results") -> pd.DataFrame:
         if conv.isna().any():
             raise DataValidationError(f"{name}: column {col!r} must be an integer in every row")
         out[col] = conv.astype(np.int64)
+    if "k" in out.columns:
+        k = pd.to_numeric(out["k"], errors="coerce")
+        if (k.notna() & ((k < 1) | (k != k.round()))).any():
+            raise DataValidationError(f"{name}: column 'k' must hold positive integers (genes kept) or be empty")
+        out["k"] = k.astype("Int64")
     for col in ("task", "dataset", "split", "model", "metric"):
         if (out[col].astype(str).str.len() == 0).any() or out[col].isna().any():
             raise DataValidationError(f"{name}: column {col!r} has empty values")
@@ -135,7 +145,8 @@ def collect(results_dir: str | os.PathLike, parts: Iterable[Path] | None = None)
     parts = sorted(parts) if parts is not None else sorted(p for p in results_dir.glob("*/**/metrics.csv"))
     frames = [validate_results(read_table(p), name=str(p)) for p in parts]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
-    table = table.sort_values(["task", "dataset", "split", "model", "seed", "metric"], kind="stable")
+    order = ["task", "dataset", "split", "model", "seed", "metric"] + (["k"] if "k" in table.columns else [])
+    table = table.sort_values(order, kind="stable")
     table = table.reset_index(drop=True)
     write_table(table, results_dir / "metrics.csv", parquet=True)
     return table

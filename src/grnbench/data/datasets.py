@@ -21,7 +21,8 @@ from ..registry import get_dataset, register_dataset
 from .sources import PackageFile, RemoteFile, github_raw
 from .validation import validate_expression
 
-__all__ = ["load_dataset", "PBMC68K_REDUCED", "HHEP_SPECIFIC_1000", "KANG_VALID", "HHEP_STAGES", "LEMBAS_LIGAND_SCREEN"]
+__all__ = ["load_dataset", "PBMC68K_REDUCED", "HHEP_SPECIFIC_1000", "KANG_VALID", "HHEP_STAGES", "LEMBAS_LIGAND_SCREEN",
+           "YAN_RDA", "YAN_STAGES"]
 
 PBMC68K_REDUCED = PackageFile(
     package="scanpy",
@@ -58,6 +59,15 @@ LEMBAS_LIGAND_SCREEN = {
     "ligands": _lembas_file("ligandScreen-Ligands.tsv", "6834bd125db6a54223b6dc94b2f1f281fa7fc2194bfb667762a481c0125bb5c9"),
     "tfs": _lembas_file("ligandScreen-TFs.tsv", "9a13b5bea6ea26a3f536efac25f9809a9a58293a1fd4b91b6bffbcbc08128153"),
 }
+
+YAN_RDA = RemoteFile(
+    relpath="scrna_yan2013_human_embryo/yan.rda",
+    url=github_raw("hemberg-lab/SC3", "5f5161b1aea7dacaad14eb2433b568bbfbd85b8a", "data/yan.rda"),
+    sha256="04dbe1de78f59e157da8c438295d07b7c8694effe2e3adffa12c18fcd69c0a26",
+)
+
+#: Yan 2013 developmental stages, in order.
+YAN_STAGES = ("zygote", "2cell", "4cell", "8cell", "16cell", "blast")
 
 #: hHEP differentiation stages (cell-name suffixes), in developmental order.
 HHEP_STAGES = ("ipsc", "de", "he1", "he2", "ih1", "mh1", "mh2")
@@ -216,4 +226,33 @@ def _load_lembas_ligand_screen() -> ad.AnnData:
     adata.uns["network"] = network
     adata.uns["scale"] = ("inputs: ligand present 0/1; outputs: TF activities scaled to [0, 1] by the LEMBAS "
                           "authors (DoRothEA/VIPER on the GSE202515 RNA-seq)")
+    return adata
+
+
+@register_dataset(
+    "yan2013_embryo",
+    description="Yan 2013 human preimplantation embryos: 90 cells x 20,214 genes, 6 stages (zygote to blastocyst)",
+    species="human",
+    sources=(YAN_RDA,),
+    citation="Yan L et al. Nat Struct Mol Biol 20:1131 (2013), doi:10.1038/nsmb.2660; SC3 (Kiselev et al. 2017)",
+    licence="GPL-3 (hemberg-lab/SC3)",
+)
+def _load_yan2013_embryo() -> ad.AnnData:
+    import pyreadr
+
+    path = YAN_RDA.fetch()
+    frames = pyreadr.read_r(str(path))
+    for name in ("yan", "ann"):
+        if name not in frames:
+            raise DataValidationError(f"{path}: no R object {name!r} (found {list(frames)})")
+    rpkm, ann = frames["yan"], frames["ann"]
+    if "cell_type1" not in ann.columns:
+        raise DataValidationError(f"{path}: object 'ann' lacks column 'cell_type1'")
+    if list(ann.index) != list(rpkm.columns):
+        raise DataValidationError(f"{path}: cells of 'ann' and 'yan' differ")
+    x = np.log1p(rpkm.to_numpy(dtype=np.float64).T).astype(np.float32)
+    obs = pd.DataFrame({"cell_type": pd.Categorical(ann["cell_type1"].astype(str), categories=YAN_STAGES, ordered=True)},
+                       index=pd.Index(ann.index.astype(str), name="cell"))
+    adata = ad.AnnData(X=x, obs=obs, var=pd.DataFrame(index=pd.Index(rpkm.index.astype(str), name="gene")))
+    adata.uns["scale"] = "log1p(RPKM) (Yan 2013 RPKM as shipped by SC3)"
     return adata

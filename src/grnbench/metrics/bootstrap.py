@@ -13,6 +13,7 @@ implemented in SciPy (Virtanen et al. 2020, doi:10.1038/s41592-019-0686-2).
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -105,19 +106,27 @@ def bootstrap_weights_ci(
         out = out.reshape(out.shape[0], -1)  # (b, k)
         return out[0] if single else out.T  # scipy wants the batch on the last axis
 
-    res = stats.bootstrap(
-        (np.arange(n),),
-        _stat,
-        vectorized=True,
-        n_resamples=n_resamples,
-        confidence_level=confidence,
-        method=method,
-        batch=batch,
-        rng=np.random.default_rng(seed),
-    )
+    with warnings.catch_warnings():
+        # a constant bootstrap distribution (e.g. every test cell classified correctly) has no BCa
+        # interval; scipy warns and returns NaN, handled below
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+        res = stats.bootstrap(
+            (np.arange(n),),
+            _stat,
+            vectorized=True,
+            n_resamples=n_resamples,
+            confidence_level=confidence,
+            method=method,
+            batch=batch,
+            rng=np.random.default_rng(seed),
+        )
     value = np.asarray(statistic(np.ones((1, n))), dtype=float).reshape(1, -1)[0]
-    low = np.atleast_1d(np.asarray(res.confidence_interval.low, dtype=float))
-    high = np.atleast_1d(np.asarray(res.confidence_interval.high, dtype=float))
+    low = np.atleast_1d(np.asarray(res.confidence_interval.low, dtype=float)).copy()
+    high = np.atleast_1d(np.asarray(res.confidence_interval.high, dtype=float)).copy()
+    dist = np.asarray(res.bootstrap_distribution, dtype=float).reshape(len(value), -1)
+    constant = np.all(dist == dist[:, :1], axis=1)  # the interval of a constant distribution is that constant
+    low[constant] = high[constant] = dist[constant, 0]
     return BootstrapResult(value=value, low=low, high=high)
 
 

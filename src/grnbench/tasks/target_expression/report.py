@@ -13,6 +13,7 @@ import pandas as pd
 
 from ... import paths
 from ...registry import get_metric, get_model
+from ...report import RichText
 from ...results import read_table
 from .benchmark import headline
 
@@ -22,29 +23,6 @@ __all__ = ["ligand_screen_summary", "rnn_verdict", "steady_state_summary", "Rich
 TASK = "target_expression"
 #: Display order: controls first, then the seed's baselines, then the neural model.
 MODEL_ORDER = ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "mlp", "lembas_seed", "lembas"]
-
-
-class RichText:
-    """Markdown text that also renders as HTML.
-
-    Glue it with :func:`myst_nb.glue` to paste generated prose into another book page: the
-    cross-page paste picks the HTML representation (rendered with markdown-it, as MyST does).
-    """
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def _repr_markdown_(self) -> str:
-        return self.text
-
-    def _repr_html_(self) -> str:
-        from markdown_it import MarkdownIt
-
-        html = MarkdownIt("commonmark").enable("table").render(self.text)
-        return html.replace("<table>", '<table class="table">')
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 @dataclass
