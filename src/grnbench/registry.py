@@ -44,11 +44,14 @@ __all__ = [
 #: Modules whose import registers entries. Add a new task's modules here.
 _REGISTERING_MODULES = (
     "grnbench.data.datasets",
+    "grnbench.data.beeline",
     "grnbench.data.priors",
     "grnbench.tasks.target_expression.models",
     "grnbench.tasks.target_expression.metrics",
     "grnbench.tasks.cell_type_markers.models",
     "grnbench.tasks.cell_type_markers.metrics",
+    "grnbench.tasks.edge_classification.models",
+    "grnbench.tasks.edge_classification.metrics",
 )
 
 
