@@ -246,6 +246,10 @@ def test_benchmark_tables(toy_benchmark):
     assert set(m["split"]) == {"random", "heldout_tf"}  # no shipped split: reference -> random
     assert set(m["metric"]) == {"accuracy", "precision", "recall", "f1", "auroc", "auprc", "auprc_ratio"}
     assert set(m.loc[m["model"] == "two_tower", "seed"]) == {0, 1, -1}
+    single = m[(m["model"] == "two_tower") & (m["seed"] >= 0)]
+    assert single["ci_low"].isna().all() and single["value"].notna().all()  # the CI sits on the seed-average row
+    agg = m[(m["model"] == "two_tower") & (m["seed"] == -1)]
+    assert (agg["ci_low"] <= agg["value"]).all() and (agg["value"] <= agg["ci_high"]).all()
     head = headline(m)
     assert not ((head["model"] == "two_tower") & (head["seed"] >= 0)).any()
     rnd = head[(head["model"] == "random") & (head["metric"] == "auprc_ratio")]["value"]

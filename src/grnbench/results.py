@@ -203,3 +203,26 @@ def describe_params(est) -> str:
     if hasattr(est, "best_epoch_"):
         params["best_epoch"] = int(est.best_epoch_)
     return json.dumps(params, sort_keys=True)
+
+
+#: ``seed`` of a stochastic model's seed-averaged row in every results table.
+AGGREGATE_SEED = -1
+
+
+def headline(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, split, model, metric[, k]): the seed average for stochastic models.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        Results table of one task.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``seed = -1`` rows of stochastic models and the single rows of deterministic ones.
+    """
+    has_agg = metrics.groupby(["dataset", "split", "model"])["seed"].transform(lambda s: (s == AGGREGATE_SEED).any())
+    keep = (metrics["seed"] == AGGREGATE_SEED) | ~has_agg
+    return metrics[keep].reset_index(drop=True)
+

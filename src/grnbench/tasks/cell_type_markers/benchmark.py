@@ -29,7 +29,7 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 
 from ...metrics import bootstrap_weights_ci, metric_matrix
 from ...registry import get_metric, get_model, metric_ids
-from ...results import COLUMNS, describe_params, git_sha, validate_results, write_table
+from ...results import AGGREGATE_SEED, COLUMNS, describe_params, git_sha, headline, validate_results, write_table
 from .datasets import CellTypeData
 from .markers import marker_overlap
 from .splits import make_split
@@ -38,7 +38,6 @@ __all__ = ["KS", "MarkerOutput", "run_benchmark", "save_benchmark", "headline", 
 
 TASK = "cell_type_markers"
 KS = (8, 16, 32, 64, 128, 256)
-AGGREGATE_SEED = -1
 #: Rankings compared with SelectorMLP in the verdict.
 LINEAR_AND_MARKERS = ("linear_svm", "logreg_l1", "wilcoxon_markers")
 
@@ -234,12 +233,6 @@ def _paired(dataset, split, funcs, y, preds, ks, models, n_boot, boot_seed):
                 verdict = "better" if lo > 0 else "worse" if hi < 0 else "no difference"
                 out.append((dataset, split, k, "selector_mlp", ref, f.id, ci.value[j], lo, hi, len(y), verdict))
     return out
-
-
-def headline(metrics: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, split, model, metric, k): seed averages for stochastic rankings."""
-    has_agg = metrics.groupby(["dataset", "split", "model"])["seed"].transform(lambda s: (s == AGGREGATE_SEED).any())
-    return metrics[(metrics["seed"] == AGGREGATE_SEED) | ~has_agg].reset_index(drop=True)
 
 
 def save_benchmark(out: MarkerOutput, out_dir: str | Path) -> dict[str, Path]:

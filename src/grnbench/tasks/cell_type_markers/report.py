@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import paths
-from ...report import fmt_interval
-from ...results import read_table
+from ...report import fmt_interval, load_tables
 from .benchmark import AGGREGATE_SEED, headline
 
 __all__ = ["MODEL_ORDER", "MarkerResults", "load_results", "k_table", "verdict", "marker_table", "fit_time_table",
@@ -51,20 +49,11 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> MarkerResults:
     FileNotFoundError
         If a dataset's tables are missing (run its fit stage first); the message names the file.
     """
-    root = paths.resolve(results_dir) / TASK
-
-    def cat(name, required=True):
-        frames = []
-        for ds in datasets:
-            path = root / ds / f"{name}.csv"
-            if path.is_file() or required:
-                frames.append(read_table(path))
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-    metrics = cat("metrics")
-    return MarkerResults(metrics=metrics, headline=headline(metrics), masking=cat("masking", required=False),
-                         markers=cat("markers"), selected=cat("selected"), dotplot=cat("dotplot", required=False),
-                         paired=cat("paired"), counts=cat("counts"))
+    t = load_tables(results_dir, TASK, datasets, ("metrics", "markers", "selected", "paired", "counts"),
+                    ("masking", "dotplot"))
+    return MarkerResults(metrics=t["metrics"], headline=headline(t["metrics"]), masking=t["masking"],
+                         markers=t["markers"], selected=t["selected"], dotplot=t["dotplot"], paired=t["paired"],
+                         counts=t["counts"])
 
 
 def k_table(res: MarkerResults, metric: str = "accuracy", ks=(8, 16, 32, 64), digits: int = 3) -> pd.DataFrame:

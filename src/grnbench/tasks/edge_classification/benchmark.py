@@ -3,7 +3,8 @@
 For each split: models fit on training pairs and use validation pairs for early stopping and
 for the decision threshold (the one maximising validation F1); test pairs are scored once.
 Bootstrap 95% CIs resample test pairs. ``two_tower`` runs with several seeds (its headline row,
-``seed = -1``, averages the metric over seeds); ``two_tower_ensemble`` averages the
+``seed = -1``, averages the metric over seeds and carries the CI; single-seed rows carry the
+point value only); ``two_tower_ensemble`` averages the
 probabilities of those same fitted seeds (no refit). Paired bootstraps compare the two-tower
 rows with ``degree`` and ``pair_xgb``; an ablation refits the two-tower with only embeddings or
 only expression profiles.
@@ -23,7 +24,7 @@ from ...metrics import bootstrap_weights_ci
 from ...metrics.binary import RankedScores
 from ...models.edges import TwoTowerEnsemble
 from ...registry import get_metric, get_model, metric_ids
-from ...results import COLUMNS, describe_params, git_sha, validate_results, write_table
+from ...results import AGGREGATE_SEED, COLUMNS, describe_params, git_sha, headline, validate_results, write_table
 from .datasets import EdgeData, gene_profiles
 from .metrics import THRESHOLD_METRICS
 from .splits import make_split, split_summary
@@ -32,7 +33,6 @@ __all__ = ["EdgeOutput", "run_benchmark", "save_benchmark", "headline", "tune_tw
            "TUNING_GRID"]
 
 TASK = "edge_classification"
-AGGREGATE_SEED = -1
 #: The controls every two-tower row is compared with (paired bootstrap).
 CONTROLS = ("degree", "pair_xgb")
 PAIR = ["tf", "target"]
@@ -136,11 +136,17 @@ def run_benchmark(data: EdgeData, *, models: list[str], splits=("reference", "he
         preds: dict[str, tuple[list, list]] = {}
         members = []
 
-        def record(model_id, seed, est, fit_s, scores, thresholds, predict_s, params):
-            ci = bootstrap_weights_ci(_statistic(funcs, yte, scores, thresholds), len(yte), n_resamples=n_boot,
-                                      seed=boot_seed, method=CI_METHOD, batch=BOOT_BATCH)
+        def record(model_id, seed, fit_s, scores, thresholds, predict_s, params, with_ci=True):
+            stat = _statistic(funcs, yte, scores, thresholds)
+            if with_ci:
+                ci = bootstrap_weights_ci(stat, len(yte), n_resamples=n_boot, seed=boot_seed, method=CI_METHOD,
+                                          batch=BOOT_BATCH)
+                value, low, high = ci.value, ci.low, ci.high
+            else:  # a single seed of a multi-seed model: the point value (its CI is on the seed-average row)
+                value = stat(np.ones((1, len(yte))))[0]
+                low = high = np.full(len(funcs), np.nan)
             for j, f in enumerate(funcs):
-                rows.append((TASK, data.dataset, split, model_id, seed, f.id, ci.value[j], ci.low[j], ci.high[j],
+                rows.append((TASK, data.dataset, split, model_id, seed, f.id, value[j], low[j], high[j],
                              len(yte), fit_s, predict_s, params, sha))
 
         def fit_score(est):
@@ -166,7 +172,7 @@ def run_benchmark(data: EdgeData, *, models: list[str], splits=("reference", "he
                 timing.append({"dataset": data.dataset, "split": split, "model": model_id, "seed": 0,
                                "train_pairs": len(ytr), "fit_seconds": fit_s, "test_pairs": len(yte),
                                "seconds_per_1000_pairs": 1000 * pred_s / len(yte)})
-                record(model_id, 0, ens, fit_s, [s], [ens.threshold_], pred_s, f'{{"members": {list(seeds)}}}')
+                record(model_id, 0, fit_s, [s], [ens.threshold_], pred_s, f'{{"members": {list(seeds)}}}')
                 preds[model_id] = ([s], [ens.threshold_])
                 per_tf.append(_per_tf_auroc(te, s, model_id).assign(dataset=data.dataset, split=split))
                 continue
@@ -176,7 +182,8 @@ def run_benchmark(data: EdgeData, *, models: list[str], splits=("reference", "he
                 est = spec.build(data, **model_params.get(model_id, {}))
                 est = clone(est).set_params(random_state=seed) if spec.stochastic else est
                 s, fit_s, pred_s = fit_score(est)
-                record(model_id, seed, est, fit_s, [s], [est.threshold_], pred_s, describe_params(est))
+                record(model_id, seed, fit_s, [s], [est.threshold_], pred_s, describe_params(est),
+                       with_ci=len(run_seeds) == 1)
                 scores.append(s)
                 thresholds.append(est.threshold_)
                 if model_id == "two_tower":
@@ -184,8 +191,7 @@ def run_benchmark(data: EdgeData, *, models: list[str], splits=("reference", "he
                 if seed == run_seeds[0]:
                     per_tf.append(_per_tf_auroc(te, s, model_id).assign(dataset=data.dataset, split=split))
             if len(run_seeds) > 1:
-                record(model_id, AGGREGATE_SEED, None, np.nan, scores, thresholds, np.nan,
-                       f'{{"seeds": {list(run_seeds)}}}')
+                record(model_id, AGGREGATE_SEED, np.nan, scores, thresholds, np.nan, f'{{"seeds": {list(run_seeds)}}}')
             preds[model_id] = (scores, thresholds)
         for inputs in ("embedding", "expression") if ablation_seeds and "two_tower" in models else ():
             for seed in ablation_seeds:
@@ -231,12 +237,6 @@ def _paired(dataset, split, funcs, y, preds, n_boot, boot_seed):
             verdict = "better" if lo > 0 else "worse" if hi < 0 else "no difference"
             out.append((dataset, split, model, ref, f.id, ci.value[j], lo, hi, len(y), verdict))
     return out
-
-
-def headline(metrics: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, split, model, metric): the seed average for ``two_tower``."""
-    has_agg = metrics.groupby(["dataset", "split", "model"])["seed"].transform(lambda s: (s == AGGREGATE_SEED).any())
-    return metrics[(metrics["seed"] == AGGREGATE_SEED) | ~has_agg].reset_index(drop=True)
 
 
 def save_benchmark(out: EdgeOutput, out_dir: str | Path) -> dict[str, Path]:

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import paths
-from ...report import fmt_interval
-from ...results import read_table
+from ...report import fmt_interval, load_tables
 from .benchmark import AGGREGATE_SEED, CONTROLS, headline
 
 __all__ = ["MODEL_ORDER", "EdgeResults", "load_results", "interval_table", "verdict", "seed_spread", "ablation_table",
@@ -46,20 +44,10 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> EdgeResults:
     FileNotFoundError
         If a dataset's tables are missing (run its fit stage first); the message names the file.
     """
-    root = paths.resolve(results_dir) / TASK
-
-    def cat(name, required=True):
-        frames = []
-        for ds in datasets:
-            path = root / ds / f"{name}.csv"
-            if path.is_file() or required:
-                frames.append(read_table(path))
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-    metrics = cat("metrics")
-    return EdgeResults(metrics=metrics, headline=headline(metrics), splits=cat("splits"), paired=cat("paired"),
-                       per_tf=cat("per_tf", required=False), ablation=cat("ablation", required=False),
-                       timing=cat("timing"), counts=cat("counts"))
+    t = load_tables(results_dir, TASK, datasets, ("metrics", "splits", "paired", "timing", "counts"),
+                    ("per_tf", "ablation"))
+    return EdgeResults(metrics=t["metrics"], headline=headline(t["metrics"]), splits=t["splits"], paired=t["paired"],
+                       per_tf=t["per_tf"], ablation=t["ablation"], timing=t["timing"], counts=t["counts"])
 
 
 def interval_table(head: pd.DataFrame, metrics=("auroc", "auprc", "auprc_ratio"), digits: int = 3) -> pd.DataFrame:

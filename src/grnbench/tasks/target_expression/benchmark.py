@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from ...metrics import bootstrap_weights_ci, metric_matrix, per_gene_r2
 from ...models.base import show_progress
 from ...registry import get_metric, get_model, metric_ids
-from ...results import COLUMNS, describe_params, git_sha, validate_results, write_table
+from ...results import AGGREGATE_SEED, COLUMNS, describe_params, git_sha, headline, validate_results, write_table
 from .datasets import TargetExpressionData
 from .splits import SPLITS, make_split
 
@@ -30,9 +30,6 @@ __all__ = ["BenchmarkOutput", "run_benchmark", "save_benchmark", "headline", "AG
 
 log = logging.getLogger(__name__)
 TASK = "target_expression"
-
-#: ``seed`` value of the rows that average a stochastic model's metric over its seeds.
-AGGREGATE_SEED = -1
 
 #: Controls each model is also compared with (paired), besides the best baseline: the
 #: network-constrained RNN against the linear model on the same parents and the seed's MLR.
@@ -210,24 +207,6 @@ def run_benchmark(
         steady_state=pd.concat(state_rows, ignore_index=True) if state_rows else pd.DataFrame(
             columns=["dataset", "split", "model", "seed", "cell", "residual", "steps"]),
     )
-
-
-def headline(metrics: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, split, model, metric): the seed average for stochastic models.
-
-    Parameters
-    ----------
-    metrics : pandas.DataFrame
-        Results table of this task.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The ``seed = -1`` rows of stochastic models and the single rows of deterministic ones.
-    """
-    has_agg = metrics.groupby(["dataset", "split", "model"])["seed"].transform(lambda s: (s == AGGREGATE_SEED).any())
-    keep = (metrics["seed"] == AGGREGATE_SEED) | ~has_agg
-    return metrics[keep].reset_index(drop=True)
 
 
 def _paired(dataset, split, specs, funcs, Yte, preds, metrics, n_boot, boot_seed):

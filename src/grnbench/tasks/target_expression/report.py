@@ -13,7 +13,7 @@ import pandas as pd
 
 from ... import paths
 from ...registry import get_metric, get_model
-from ...report import RichText
+from ...report import RichText, load_tables
 from ...results import read_table
 from .benchmark import headline
 
@@ -53,21 +53,11 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> TaskResults:
     FileNotFoundError
         If a dataset's tables are missing (run its fit stage first); the message names the file.
     """
-    root = paths.resolve(results_dir) / TASK
-
-    def cat(name, required=True):
-        frames = []
-        for ds in datasets:
-            path = root / ds / f"{name}.csv"
-            if path.is_file() or required:
-                frames.append(read_table(path))
-        return pd.concat(frames, ignore_index=True) if frames else None
-
-    metrics = cat("metrics")
-    return TaskResults(metrics=metrics, headline=headline(metrics), per_gene=cat("per_gene"),
-                       predictions=cat("predictions"), paired=cat("paired"), counts=cat("counts"),
-                       shap=cat("shap_summary", required=False), shap_importance=cat("shap_importance", required=False),
-                       steady_state=cat("steady_state", required=False))
+    t = load_tables(results_dir, TASK, datasets, ("metrics", "per_gene", "predictions", "paired", "counts"),
+                    ("shap_summary", "shap_importance", "steady_state"))
+    return TaskResults(metrics=t["metrics"], headline=headline(t["metrics"]), per_gene=t["per_gene"],
+                       predictions=t["predictions"], paired=t["paired"], counts=t["counts"], shap=t["shap_summary"],
+                       shap_importance=t["shap_importance"], steady_state=t["steady_state"])
 
 
 def interval_table(head: pd.DataFrame, metrics=("r2_flat", "r2_uniform", "pearson_r"), digits: int = 3,
