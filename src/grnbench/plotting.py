@@ -69,7 +69,7 @@ def metric_intervals(table: pd.DataFrame, metric: str, *, xlim=(-1.0, 1.0), orde
         ax.invert_yaxis()
         ax.set_title(ds)
         ax.set_xlabel(f"{metric} (95% CI)")
-    axes[0][-1].legend(title="split", loc="lower right", fontsize=8)
+    axes[0][-1].legend(title="split", loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     fig.tight_layout()
     return fig
 
