@@ -149,3 +149,27 @@ def test_mlp_stops_early_and_keeps_the_best_epoch():
     val = [h[1] for h in model.history_]
     assert model.best_epoch_ == int(np.argmin(val))
     assert len(model.history_) == model.best_epoch_ + 1 + 5
+
+
+def test_early_stopping_keeps_the_best_state_and_stops_after_patience():
+    import torch
+
+    from grnbench.models.base import EarlyStopping
+
+    module = torch.nn.Linear(1, 1)
+    stopper = EarlyStopping(patience=2, min_delta=0.01)
+    losses = [1.0, 0.5, 0.495, 0.6, 0.4]  # 0.495 is not a gain of more than min_delta
+    stops = []
+    for epoch, loss in enumerate(losses):
+        with torch.no_grad():
+            module.weight.fill_(float(epoch))
+        stops.append(stopper.step(module, loss, epoch))
+    assert stops == [False, False, False, True, False]
+    assert stopper.best_epoch == 4 and stopper.best == 0.4
+    stopper = EarlyStopping(patience=2, min_delta=0.01)
+    for epoch, loss in enumerate(losses[:4]):
+        with torch.no_grad():
+            module.weight.fill_(float(epoch))
+        stopper.step(module, loss, epoch)
+    stopper.restore(module)
+    assert module.weight.item() == 1.0 and not module.training  # the state of epoch 1 (loss 0.5)

@@ -8,6 +8,7 @@ returns ``self``, so ``clone(est).set_params(random_state=s).fit(...)`` serves a
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import os
 from collections.abc import Callable, Iterator
@@ -116,6 +117,44 @@ def seed_everything(seed: int | None) -> np.random.Generator:
     seed = 0 if seed is None else int(seed)
     torch.manual_seed(seed)
     return np.random.default_rng(seed)
+
+
+class EarlyStopping:
+    """Keep the module state with the lowest validation loss; stop after ``patience`` epochs without a gain.
+
+    Parameters
+    ----------
+    patience : int
+        Epochs without an improvement of more than ``min_delta`` before :meth:`step` says stop.
+    min_delta : float
+        Smallest decrease of the validation loss that counts as an improvement.
+
+    Attributes
+    ----------
+    best : float
+        Lowest validation loss so far.
+    best_epoch : int or None
+        Epoch of ``best``.
+    """
+
+    def __init__(self, patience: int, min_delta: float = 1e-6):
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best, self.best_epoch, self._state, self._wait = np.inf, None, None, 0
+
+    def step(self, module, val_loss: float, epoch: int) -> bool:
+        """Record one epoch; return True when training should stop."""
+        if val_loss < self.best - self.min_delta:
+            self.best, self.best_epoch, self._wait = val_loss, epoch, 0
+            self._state = copy.deepcopy(module.state_dict())
+            return False
+        self._wait += 1
+        return self._wait >= self.patience
+
+    def restore(self, module) -> None:
+        """Load the best state into ``module`` and switch it to evaluation mode."""
+        module.load_state_dict(self._state)
+        module.eval()
 
 
 class GeneAwareMixin:

@@ -8,8 +8,6 @@ Every model is a scikit-learn estimator on a *pair table* ``X`` (a DataFrame wit
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -20,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import DataValidationError, format_names
 from ..metrics.binary import best_f1_threshold
-from .base import seed_everything, show_progress, torch_threads
+from .base import EarlyStopping, seed_everything, show_progress, torch_threads
 
 __all__ = ["DegreeScorer", "PairFeatureClassifier", "RandomScorer", "TwoTowerClassifier", "TwoTowerEnsemble",
            "check_pairs"]
@@ -320,7 +318,7 @@ class TwoTowerClassifier(_PairModel):
             opt = torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             loss_fn = nn.BCEWithLogitsLoss()
             gen = torch.Generator().manual_seed(int(self.random_state or 0))
-            best, best_state, wait, self.history_ = np.inf, None, 0, []
+            stopper, self.history_ = EarlyStopping(self.patience, min_delta=1e-5), []
             bar = tqdm(range(self.max_epochs), desc="two-tower", disable=not show_progress(self.progress), leave=False)
             for epoch in bar:
                 module.train()
@@ -337,14 +335,10 @@ class TwoTowerClassifier(_PairModel):
                 with torch.no_grad():
                     val = float(loss_fn(module(av, bv, feats), yvt))
                 self.history_.append({"epoch": epoch, "train_loss": total / len(yt), "val_loss": val})
-                if val < best - 1e-5:
-                    best, best_state, wait, self.best_epoch_ = val, copy.deepcopy(module.state_dict()), 0, epoch
-                else:
-                    wait += 1
-                    if wait >= self.patience:
-                        break
-            module.load_state_dict(best_state)
-            module.eval()
+                if stopper.step(module, val, epoch):
+                    break
+            stopper.restore(module)
+            self.best_epoch_ = stopper.best_epoch
         self.module_, self._feats = module, feats
         self._set_threshold((xv, yv))
         return self

@@ -9,13 +9,12 @@ validation loss has not improved for ``patience`` epochs, keeping the best weigh
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .base import GeneAwareMixin, search_validation, seed_everything, show_progress, split_validation, torch_threads
+from .base import (EarlyStopping, GeneAwareMixin, search_validation, seed_everything, show_progress, split_validation,
+                   torch_threads)
 
 __all__ = ["MLPRegressor"]
 
@@ -138,7 +137,7 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
             module = self._build(x.shape[1], y.shape[1])
             opt = torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             gen = torch.Generator().manual_seed(int(self.random_state or 0))
-            best, best_state, wait = np.inf, None, 0
+            stopper = EarlyStopping(self.patience, min_delta=1e-6)
             self.history_ = []
             bar = tqdm(range(self.max_epochs), desc="MLP", disable=not show_progress(self.progress), leave=False)
             for epoch in bar:
@@ -157,15 +156,10 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
                     val = float(torch.mean((module(xv) - yv) ** 2))
                 self.history_.append((total / xt.shape[0], val))
                 bar.set_postfix(val=f"{val:.3f}")
-                if val < best - 1e-6:
-                    best, best_state, wait = val, copy.deepcopy(module.state_dict()), 0
-                    self.best_epoch_ = epoch
-                else:
-                    wait += 1
-                    if wait >= self.patience:
-                        break
-            module.load_state_dict(best_state)
-            module.eval()
+                if stopper.step(module, val, epoch):
+                    break
+            stopper.restore(module)
+            self.best_epoch_ = stopper.best_epoch
         self.module_ = module
 
     def torch_model(self, target: int | None = None):

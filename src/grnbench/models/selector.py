@@ -10,8 +10,6 @@ an L1 penalty on those weights makes them sparse and genes are ranked by |weight
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -23,7 +21,8 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import DataValidationError
-from .base import GeneAwareMixin, search_validation, seed_everything, show_progress, split_validation, torch_threads
+from .base import (EarlyStopping, GeneAwareMixin, search_validation, seed_everything, show_progress, split_validation,
+                   torch_threads)
 
 __all__ = ["SelectorMLPClassifier", "LinearRanker", "WilcoxonRanker", "RandomRanker", "ranking_from_weights",
            "topk_validation_accuracy"]
@@ -213,7 +212,7 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
                                    lr=self.lr)
             gen = torch.Generator().manual_seed(int(self.random_state or 0))
             loss_fn = nn.CrossEntropyLoss()
-            best, best_state, wait = np.inf, None, 0
+            stopper = EarlyStopping(self.patience, min_delta=1e-6)
             bar = tqdm(range(self.max_epochs), desc="SelectorMLP", disable=not show_progress(self.progress), leave=False)
             for epoch in bar:
                 module.train()
@@ -227,14 +226,10 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
                 module.eval()
                 with torch.no_grad():  # the penalised objective, so sparsification counts as progress
                     val = float(loss_fn(module(xv), yv) + self.l1 * module.weights.abs().sum())
-                if val < best - 1e-6:
-                    best, best_state, wait, self.best_epoch_ = val, copy.deepcopy(module.state_dict()), 0, epoch
-                else:
-                    wait += 1
-                    if wait >= self.patience:
-                        break
-            module.load_state_dict(best_state)
-            module.eval()
+                if stopper.step(module, val, epoch):
+                    break
+            stopper.restore(module)
+            self.best_epoch_ = stopper.best_epoch
         self.module_ = module
         self.selection_weights_ = module.weights.detach().numpy().astype(float).copy()
 
