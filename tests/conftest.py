@@ -1,8 +1,10 @@
 """Shared fixtures: a tiny synthetic task, and access to the real-data mirror.
 
-Tests that need real data use the ``mirror`` fixture. Where ``$GRNBENCH_DATA_DIR`` is unset
-they are skipped — unless ``$GRNBENCH_REQUIRE_DATA=1`` (set by ``.ci/run``), in which case
-they fail: in CI a missing mirror is an error, never a skip.
+Tests that need real data use the ``mirror`` fixture, which also gives them the ``mirror``
+marker: ``make test`` deselects them (``-m "not mirror"``) and ``make test-real`` runs only
+them. Where ``$GRNBENCH_DATA_DIR`` is unset they are skipped — unless
+``$GRNBENCH_REQUIRE_DATA=1`` (set by ``make test-real`` and ``.ci/run``), in which case they
+fail: a missing mirror is an error, never a skip.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ import pandas as pd
 import pytest
 
 from grnbench.tasks.target_expression import build_task_data
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "mirror" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mirror)
 
 
 @pytest.fixture

@@ -10,12 +10,14 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from grnbench.errors import DataValidationError, UnknownIdError
 from grnbench.metrics.classification import accuracy, balanced_accuracy, macro_f1
-from grnbench.models.selector import (LinearRanker, RandomRanker, SelectorMLPClassifier, WilcoxonRanker,
+from grnbench.tasks.cell_type_markers.estimators import (LinearRanker, RandomRanker, SelectorMLPClassifier, WilcoxonRanker,
                                       ranking_from_weights, topk_validation_accuracy)
 from grnbench.registry import model_ids
 from grnbench.tasks.cell_type_markers import make_split, prepare
 from grnbench.tasks.cell_type_markers import report as ctm_report
-from grnbench.tasks.cell_type_markers.benchmark import headline, run_benchmark, save_benchmark
+from grnbench import engine
+from grnbench.results import headline
+from grnbench.tasks import get_task
 from grnbench.tasks.cell_type_markers.markers import marker_overlap
 
 TASK = "cell_type_markers"
@@ -77,7 +79,8 @@ def test_ood_split_trains_on_control_and_tests_on_stimulated():
     conditions = np.array(["control", "stimulated"] * 100)
     labels = np.array(["T"] * 120 + ["B"] * 70 + ["rare"] * 10)
     obs = pd.DataFrame({"label": labels, "condition": conditions})
-    lab = make_split(obs, "ood", dataset="kang_ifnb", caps=(10, 20, 10, 40))
+    lab = make_split(obs, "ood", dataset="kang_ifnb", caps=(10, 20, 10, 40),
+                     ood={"obs_key": "condition", "test": ["stimulated"], "train": ["control"]})
     assert set(obs["condition"][lab.isin(["train", "val"])]) == {"control"}
     assert set(obs["condition"][lab == "test"]) == {"stimulated"}
     # "rare" has 5 control cells (< min_cluster_size 10): dropped from training and therefore from the test
@@ -230,12 +233,11 @@ def test_marker_overlap_counts_markers_among_candidates():
 @pytest.fixture(scope="module")
 def toy_benchmark(tmp_path_factory):
     data = prepare("toy", adata=toy_adata(n_per_class=50))
-    out = run_benchmark(data, models=["selector_mlp", "linear_svm", "random"], seeds=(0, 1), random_orders=2,
-                        ks=(2, 4), paired_ks=(2, 4), n_hvg=20, n_boot=50,
-                        model_params={"selector_mlp": {"param_grid": {"l1": [0.01]}, "max_epochs": 40,
-                                                       "hidden": (8,)}})
+    out = engine.run(get_task(TASK), data, models=["selector_mlp", "linear_svm", "random"], seeds=(0, 1),
+                     random_orders=2, ks=(2, 4), paired_ks=(2, 4), n_hvg=20, n_boot=50,
+                     model_params={"selector_mlp": {"param_grid": {"l1": [0.01]}, "max_epochs": 40, "hidden": (8,)}})
     root = tmp_path_factory.mktemp("results")
-    save_benchmark(out, root / "cell_type_markers" / "toy")
+    engine.save(out, root / "cell_type_markers" / "toy")
     return out, root
 
 
@@ -251,7 +253,7 @@ def test_benchmark_tables(toy_benchmark):
     # informative genes are few: the ordered rankings beat random orders at k=2
     acc = head[(head["metric"] == "accuracy") & (head["k"] == 2)].set_index("model")["value"]
     assert acc["linear_svm"] > acc["random"] + 0.2
-    assert set(out.masking["order"]) == {"ordered", "random"}
+    assert set(out.tables["masking"]["order"]) == {"ordered", "random"}
     assert set(out.paired["reference"]) == {"linear_svm", "random"}
     for name in ("metrics", "masking", "markers", "selected", "dotplot", "paired", "counts"):
         assert (root / "cell_type_markers" / "toy" / f"{name}.csv").is_file()

@@ -11,11 +11,13 @@ from sklearn.metrics import average_precision_score, f1_score, precision_score, 
 from grnbench.data.beeline import _pairs_from_indices, edge_dataset_ids, parse_edge_id
 from grnbench.errors import DataValidationError, UnknownIdError
 from grnbench.metrics import binary
-from grnbench.models.edges import (DegreeScorer, PairFeatureClassifier, RandomScorer, TwoTowerClassifier,
+from grnbench.tasks.edge_classification.estimators import (DegreeScorer, PairFeatureClassifier, RandomScorer, TwoTowerClassifier,
                                    TwoTowerEnsemble, check_pairs)
 from grnbench.registry import get_model, model_ids
 from grnbench.tasks.edge_classification import gene_profiles, make_split, prepare
-from grnbench.tasks.edge_classification.benchmark import headline, run_benchmark, save_benchmark
+from grnbench import engine
+from grnbench.results import headline
+from grnbench.tasks import get_task
 from grnbench.tasks.edge_classification.features import PairFeaturizer
 
 TASK = "edge_classification"
@@ -232,11 +234,11 @@ def test_model_bad_input(toy):
 def toy_benchmark(tmp_path_factory):
     data = prepare("toy", adata=toy_adata())
     small = {"max_epochs": 10, "emb_dim": 8, "hidden": (16,), "out_dim": 8}
-    out = run_benchmark(data, models=["two_tower", "two_tower_ensemble", "degree", "pair_xgb", "random"],
-                        splits=("reference", "heldout_tf"), seeds=(0, 1), ablation_seeds=(0,), n_boot=50,
-                        model_params={"two_tower": small})
+    out = engine.run(get_task(TASK), data, models=["two_tower", "two_tower_ensemble", "degree", "pair_xgb", "random"],
+                     splits=("reference", "heldout_tf"), seeds=(0, 1), ablation_seeds=(0,), n_boot=50,
+                     model_params={"two_tower": small})
     root = tmp_path_factory.mktemp("results")
-    save_benchmark(out, root / TASK / "toy")
+    engine.save(out, root / TASK / "toy")
     return out, root
 
 
@@ -255,10 +257,11 @@ def test_benchmark_tables(toy_benchmark):
     rnd = head[(head["model"] == "random") & (head["metric"] == "auprc_ratio")]["value"]
     assert (abs(rnd - 1) < 0.6).all()
     assert set(out.paired["reference"]) == {"degree", "pair_xgb", "two_tower"}
-    assert set(out.ablation["inputs"]) == {"both", "embedding", "expression"}
-    assert (out.timing["seconds_per_1000_pairs"] > 0).all()
-    assert set(out.per_tf["dataset"]) == {"toy"} and out.per_tf["auroc"].between(0, 1).all()
-    for name in ("metrics", "splits", "paired", "per_tf", "ablation", "timing", "counts"):
+    assert set(out.tables["ablation"]["inputs"]) == {"both", "embedding", "expression"}
+    assert (out.fits["predict_seconds"] > 0).all() and (out.fits["n_test"] > 0).all()
+    per_tf = out.tables["per_tf"]
+    assert set(per_tf["dataset"]) == {"toy"} and per_tf["auroc"].between(0, 1).all()
+    for name in ("metrics", "splits", "paired", "per_tf", "ablation", "fits", "counts"):
         assert (root / TASK / "toy" / f"{name}.csv").is_file()
 
 
@@ -267,12 +270,12 @@ def test_report_reads_the_tables(toy_benchmark):
 
     _, root = toy_benchmark
     res = report.load_results(root, ["toy"])
-    table = report.interval_table(res.headline, metrics=("auroc",))
+    table = report.interval_table(res.headline, metrics=("auroc",), order=res.models)
     assert table.index.get_level_values("model")[0] == "random"
     text = report.verdict(res, "heldout_tf")
     assert "`degree`" in text and "`pair_xgb`" in text
     assert report.verdict(res, "heldout_target").startswith("No `heldout_target` split")
-    seeds = report.seed_spread(res)
+    seeds = report.seed_spread(res.metrics, ("auroc",))
     assert {"mean", "sd"} <= set(seeds.columns)
     assert not report.per_tf_summary(res).empty and not report.timing_table(res).empty
     assert set(report.ablation_table(res).index.get_level_values("inputs")) == {"both", "embedding", "expression"}

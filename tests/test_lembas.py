@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from grnbench.errors import DataValidationError, GeneMismatchError
-from grnbench.models.lembas import (LembasRegressor, SteadyState, mml, mml_derivative, network_structure,
+from grnbench.tasks.target_expression.lembas import (LembasRegressor, SteadyState, mml, mml_derivative, network_structure,
                                     sign_violation, spectral_radius, spectral_radius_gradient, spectral_target)
 
 

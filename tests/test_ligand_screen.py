@@ -2,6 +2,8 @@
 
 import pytest
 
+from grnbench import engine
+from grnbench.tasks import get_task
 from grnbench.tasks.target_expression import ligand_screen as ls
 
 
@@ -24,12 +26,14 @@ def test_prepare_keeps_network_nodes(mirror):
 
 def test_cross_validation_predicts_each_held_out_condition_once(mirror):
     data = ls.prepare_ligand_screen()
-    metrics, per_condition, predictions = ls.cross_validate(data, models=["mean", "ridge"], folds=[0, 5], n_boot=50,
-                                                            n_jobs=1)
+    out = engine.run(get_task("target_expression"), data, models=["mean", "ridge"], splits=["cv28"], cv_folds=[0, 5],
+                     n_boot=50, n_jobs=1, per_sample=True, record_genes="all")
+    metrics, per_condition, predictions = out.metrics, out.tables["per_sample"], out.tables["predictions"]
     held = set(data.folds.loc[data.folds["fold"].isin([0, 5]), "condition"])
     for model in ("mean", "ridge"):
-        conds = per_condition.loc[per_condition["model"] == model, "condition"]
+        conds = per_condition.loc[per_condition["model"] == model, "sample"]
         assert set(conds) == held and conds.is_unique
+        assert set(per_condition.loc[per_condition["model"] == model, "fold"]) == {0, 5}
     assert set(metrics["n_test"]) == {6}
     ridge_r = metrics[(metrics["model"] == "ridge") & (metrics["metric"] == "pearson_r")]["value"].iloc[0]
     assert -1 <= ridge_r <= 1

@@ -93,3 +93,130 @@ def test_unknown_profile_and_stage(project):
         run_profile("nope", echo=lambda *_: None)
     with pytest.raises(UnknownIdError, match="unknown stage id"):
         run_profile("p", only=["zzz"], echo=lambda *_: None)
+
+
+# ------------------------------------------------------------------ templates, id checks, fingerprints
+
+STUDY_WITH_TEMPLATES = """
+templates:
+  fit:
+    task: target_expression
+    id: fit_{dataset}
+    notebook: notebooks/a.ipynb
+    output: fit_{dataset}
+    parameters: {dataset: "{dataset}", models: [mean, ridge], value: 1}
+    outputs: [a.txt]
+profiles:
+  p:
+    stages:
+      - {use: fit, foreach: [{dataset: pbmc68k_reduced}], parameters: {value: 2}}
+  bad_model:
+    stages:
+      - {use: fit, foreach: [{dataset: pbmc68k_reduced}], parameters: {models: [mean, lembaz]}}
+  bad_dataset:
+    stages:
+      - {use: fit, foreach: [{dataset: pbmc69k}]}
+  bad_split:
+    stages:
+      - {use: fit, foreach: [{dataset: pbmc68k_reduced}], parameters: {splits: [random, leaky]}}
+  bad_template:
+    stages:
+      - {use: nope}
+"""
+
+
+def test_templates_merge_parameters_and_ids_are_checked(project):
+    from grnbench.runner import load_study, stages, validate_ids
+
+    (project / "study.yaml").write_text(STUDY_WITH_TEMPLATES)
+    study = load_study()
+    [stage] = stages(study, "p")
+    assert stage.id == "fit_pbmc68k_reduced" and stage.task == "target_expression"
+    assert stage.parameters == {"dataset": "pbmc68k_reduced", "models": ["mean", "ridge"], "value": 2}
+    validate_ids([stage])
+    with pytest.raises(UnknownIdError, match=r"parameter 'models' names unknown model id\(s\) 'lembaz'; valid: .*ridge"):
+        validate_ids(stages(study, "bad_model"))
+    with pytest.raises(UnknownIdError, match=r"unknown dataset id\(s\) 'pbmc69k'; valid: .*pbmc68k_reduced"):
+        validate_ids(stages(study, "bad_dataset"))
+    with pytest.raises(UnknownIdError, match=r"unknown split id\(s\) 'leaky'; valid: random, ood, cv28"):
+        validate_ids(stages(study, "bad_split"))
+    with pytest.raises(UnknownIdError, match="unknown template 'nope'"):
+        stages(study, "bad_template")
+
+
+def test_the_project_study_file_is_valid():
+    import os
+
+    from grnbench.runner import load_study, stages, validate_ids
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    study = load_study(root / "study.yaml")
+    old = os.environ.pop("GRNBENCH_ROOT", None)
+    try:
+        for profile in ("embedded", "full", "smoke", "smoke_real"):
+            validate_ids(stages(study, profile, root))
+    finally:
+        if old is not None:
+            os.environ["GRNBENCH_ROOT"] = old
+
+
+@pytest.fixture
+def src_copy(tmp_path):
+    """A copy of the project's source and notebooks, to edit without touching the checkout."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "src" / "grnbench", tmp_path / "src" / "grnbench",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "notebooks", tmp_path / "notebooks")
+    return tmp_path
+
+
+def _hashes(root, study_text):
+    from grnbench.runner import _code_hash, stage_modules, stages
+
+    study = yaml_load(study_text)
+    return {s.id: _code_hash(stage_modules(s, root), root) for s in stages(study, "p", root)}
+
+
+def yaml_load(text):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+FINGERPRINT_STUDY = """
+profiles:
+  p:
+    stages:
+      - {id: fit, task: target_expression, notebook: notebooks/target_expression/01_fit.ipynb, output: fit}
+      - {id: report, task: target_expression, notebook: notebooks/target_expression/05_benchmark.ipynb, output: rep}
+      - {id: ctm, task: cell_type_markers, notebook: notebooks/cell_type_markers/01_fit.ipynb, output: ctm}
+"""
+
+
+def test_fingerprint_covers_only_the_code_a_stage_depends_on(src_copy):
+    from grnbench.runner import stage_modules, stages
+
+    [fit, report, ctm] = stages(yaml_load(FINGERPRINT_STUDY), "p", src_copy)
+    mods = stage_modules(fit, src_copy)
+    assert "grnbench.engine" in mods and "grnbench.tasks.target_expression.models" in mods
+    assert "grnbench.plotting" not in mods and not any("cell_type_markers" in m for m in mods)
+    assert "grnbench.plotting" in stage_modules(report, src_copy)
+    before = _hashes(src_copy, FINGERPRINT_STUDY)
+    plotting = src_copy / "src" / "grnbench" / "plotting.py"
+    text = plotting.read_text()
+    # a docstring edit re-runs nothing
+    plotting.write_text(text.replace('"""', '"""Edited docstring. ', 1))
+    assert _hashes(src_copy, FINGERPRINT_STUDY) == before
+    # a code edit in plotting re-runs the report that imports it, not the fits
+    plotting.write_text(text + "\n\nEDITED = 1\n")
+    after = _hashes(src_copy, FINGERPRINT_STUDY)
+    assert after["report"] != before["report"] and after["fit"] == before["fit"] and after["ctm"] == before["ctm"]
+    # a code edit in one task's models re-runs that task's stages only
+    plotting.write_text(text)
+    models = src_copy / "src" / "grnbench" / "tasks" / "cell_type_markers" / "models.py"
+    models.write_text(models.read_text() + "\n\nEDITED = 1\n")
+    after = _hashes(src_copy, FINGERPRINT_STUDY)
+    assert after["ctm"] != before["ctm"] and after["fit"] == before["fit"]

@@ -8,7 +8,9 @@ from conftest import make_adata
 from grnbench.errors import UnknownIdError
 from grnbench.results import COLUMNS
 from grnbench.tasks.target_expression import build_task_data
-from grnbench.tasks.target_expression.benchmark import AGGREGATE_SEED, headline, run_benchmark, save_benchmark
+from grnbench import engine
+from grnbench.results import AGGREGATE_SEED, headline
+from grnbench.tasks import get_task
 from grnbench.tasks.target_expression.explain import explain_models
 
 
@@ -45,7 +47,8 @@ def bench():
     data = build_task_data(adata, prior, dataset="tiny", prior_id="p")
     kw = dict(models=["mean", "ridge_parents", "mlp"], seeds=(0, 1), n_boot=100, record_genes=("G1",),
               ood={"obs_key": "cell_type", "test": ["B"]})
-    return data, run_benchmark(data, **kw), run_benchmark(data, **kw)
+    task = get_task("target_expression")
+    return data, engine.run(task, data, **kw), engine.run(task, data, **kw)
 
 
 def test_benchmark_tables(bench):
@@ -59,8 +62,8 @@ def test_benchmark_tables(bench):
     head = headline(m)
     assert len(head) == 2 * 3 * 5  # splits x models x metrics
     assert set(out.paired["reference"]) == {"ridge_parents"}  # the best baseline here
-    assert set(out.predictions["gene"]) == {"G1"}
-    assert len(out.per_gene) == 2 * (1 + 1 + 2) * len(data.targets)
+    assert set(out.tables["predictions"]["gene"]) == {"G1"}
+    assert len(out.tables["per_gene"]) == 2 * (1 + 1 + 2) * len(data.targets)
     assert out.counts["test_ood"] == (data.adata.obs["cell_type"] == "B").sum()
 
 
@@ -73,9 +76,9 @@ def test_same_seeds_give_identical_tables(bench):
 
 def test_save_benchmark_writes_every_table(bench, tmp_path):
     _, out, _ = bench
-    written = save_benchmark(out, tmp_path / "tiny")
+    written = engine.save(out, tmp_path / "tiny")
     assert {p.name for p in written.values()} == {"metrics.csv", "per_gene.csv", "predictions.csv", "paired.csv",
-                                                  "counts.csv"}
+                                                  "counts.csv", "fits.csv"}
     assert not list((tmp_path / "tiny").glob(".*tmp"))
 
 

@@ -1,12 +1,18 @@
-"""Command line: ``grnbench run | book | data | list``.
+"""Command line: ``grnbench run | book | data | list | example``.
 
 Examples::
 
     grnbench run --profile embedded          # execute the notebooks, then build the book
     grnbench run --profile full --no-book    # the real-data study, notebooks only
+    grnbench run --adata my.h5ad --prior my_prior.tsv --label-key cell_type \
+        --ood-key condition --ood-values stim --out results/mine    # your own data
     grnbench book --profile full             # rebuild the book from executed notebooks
     grnbench data --check                    # fetch and sha256-verify every data file
     grnbench list models
+    grnbench example --out examples/         # the worked example's input files
+
+Errors caused by input (a bad file, column, gene or id) are printed as one line without a
+traceback; the exit status is 1.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import GrnbenchError
+from pathlib import Path
+
+from .errors import DataValidationError, GrnbenchError
 
 __all__ = ["main"]
 
@@ -22,7 +30,21 @@ __all__ = ["main"]
 def _cmd_run(args) -> int:
     from .runner import build_book, run_profile
 
-    report = run_profile(args.profile, force=args.force, only=args.only or None)
+    if args.adata:
+        from .byod import run_own_data
+
+        if not args.out:
+            raise DataValidationError("--adata needs --out (the results folder of your data)")
+        result = run_own_data(args.adata, args.prior, out=args.out, quick=args.quick, book=not args.no_book,
+                              name=args.name, label_key=args.label_key, ood_key=args.ood_key,
+                              ood_values=args.ood_values, scale=args.scale, layer=args.layer)
+        print(f"results in {Path(args.out).resolve()}" + (f"; book: {result}" if not args.no_book else ""))
+        return 0
+    own_flags = [f for f in ("prior", "label_key", "ood_key", "ood_values", "out", "name", "layer") if getattr(args, f)]
+    if own_flags:
+        raise DataValidationError(f"--{own_flags[0].replace('_', '-')} needs --adata (your own data)")
+    report = run_profile(args.profile, force=args.force, only=args.only or None, study_path=args.study,
+                         results_dir=args.results_dir)
     ran = sum(r["status"] == "ran" for r in report.rows)
     seconds = sum(r["seconds"] for r in report.rows)
     print(f"profile {args.profile}: {ran} stage(s) ran, {len(report.rows) - ran} skipped, {seconds:.1f} s; "
@@ -30,10 +52,18 @@ def _cmd_run(args) -> int:
     if args.export:
         from .runner import export_notebooks
 
-        written = export_notebooks(args.profile, args.export)
+        written = export_notebooks(args.profile, args.export, study_path=args.study)
         print(f"copied {len(written)} executed notebooks to {args.export}")
     if not args.no_book:
-        build_book(args.profile)
+        build_book(args.profile, results_dir=report.results_dir)
+    return 0
+
+
+def _cmd_example(args) -> int:
+    from .byod import write_example
+
+    files = write_example(args.out)
+    print("\n".join(f"{k}: {v}" for k, v in files.items()))
     return 0
 
 
@@ -78,7 +108,7 @@ def _cmd_list(args) -> int:
     if args.what == "datasets":
         for ds in registry.dataset_ids():
             spec = registry.get_dataset(ds)
-            print(f"{ds:18s} {'embedded' if spec.embedded else 'remote  '} {spec.description}")
+            print(f"{ds:22s} {'embedded' if spec.embedded else 'remote  '} {spec.description}")
     elif args.what == "priors":
         for p in prior_ids():
             spec = get_prior(p)
@@ -94,6 +124,12 @@ def _cmd_list(args) -> int:
             for m in registry.metric_ids(task):
                 spec = registry.get_metric(m, task)
                 print(f"{task:18s} {m:12s} {'max' if spec.maximize else 'min'} {spec.description}")
+    elif args.what == "tasks":
+        from .tasks import get_task
+
+        for task in registry.tasks():
+            t = get_task(task)
+            print(f"{task:22s} splits: {', '.join(t.splits)}; primary metric: {t.primary_metric}")
     elif args.what == "profiles":
         for name, prof in load_study()["profiles"].items():
             print(f"{name:10s} {prof.get('description', '')}")
@@ -110,6 +146,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", help="run only these stage ids")
     p.add_argument("--no-book", action="store_true", help="do not build the book")
     p.add_argument("--export", metavar="DIR", help="copy the executed notebooks to DIR in stage order (nbval)")
+    p.add_argument("--study", metavar="FILE", help="study file (default: the project's study.yaml)")
+    p.add_argument("--results-dir", metavar="DIR", help="results folder (default: results/<profile>)")
+    own = p.add_argument_group("your own data (instead of --profile)")
+    own.add_argument("--adata", metavar="H5AD", help="expression, cells x genes (.h5ad)")
+    own.add_argument("--prior", metavar="FILE", help="prior network: source,target,weight or TF,Gene,Interaction "
+                                                     "(TSV/CSV, optionally .gz)")
+    own.add_argument("--label-key", metavar="COL", help="obs column with cell-type labels (cell-type markers)")
+    own.add_argument("--ood-key", metavar="COL", help="obs column of a condition/stage/cell type to hold out")
+    own.add_argument("--ood-values", metavar="VALUE", nargs="+", help="held-out value(s) of --ood-key")
+    own.add_argument("--scale", default="log1p", choices=["counts", "linear", "log1p", "log"],
+                     help="what the matrix holds (counts are normalised to 10,000 per cell and log1p-transformed)")
+    own.add_argument("--layer", metavar="NAME", help="use this layer ('raw' for .raw.X) instead of .X")
+    own.add_argument("--name", metavar="ID", help="dataset id (default: the file name)")
+    own.add_argument("--out", metavar="DIR", help="results folder for your data")
+    own.add_argument("--quick", action="store_true", help="fewer seeds, resamples and targets (a first look)")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("book", help="build the Jupyter Book from a profile's executed notebooks")
     p.add_argument("--profile", default="embedded")
@@ -118,9 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("data", help="list data sources (public URL, sha256); --check fetches and verifies them")
     p.add_argument("--check", action="store_true")
     p.set_defaults(func=_cmd_data)
-    p = sub.add_parser("list", help="list registered datasets, priors, models, metrics or profiles")
-    p.add_argument("what", choices=["datasets", "priors", "models", "metrics", "profiles"])
+    p = sub.add_parser("list", help="list registered datasets, priors, models, metrics, tasks or profiles")
+    p.add_argument("what", choices=["datasets", "priors", "models", "metrics", "tasks", "profiles"])
     p.set_defaults(func=_cmd_list)
+    p = sub.add_parser("example", help="write the worked example's .h5ad and prior (see the README)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=_cmd_example)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

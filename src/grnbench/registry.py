@@ -9,8 +9,9 @@ Each entry is registered with a decorator that names its id and metadata::
 
 Tests parametrise over :func:`model_ids`, :func:`metric_ids` and :func:`dataset_ids`, so a
 newly registered entry gets its tests for free. Registration happens when the defining
-module is imported; :func:`_ensure_loaded` imports the modules listed in
-``_REGISTERING_MODULES`` (an explicit list, no discovery magic).
+module is imported; :func:`_ensure_loaded` imports the data modules listed in
+``_DATA_MODULES`` and, per task, the ``models`` and ``metrics`` modules of the task packages
+listed in :data:`grnbench.tasks.TASKS` (explicit lists, no discovery magic).
 """
 
 from __future__ import annotations
@@ -38,56 +39,99 @@ __all__ = [
     "prior_ids",
     "model_ids",
     "metric_ids",
+    "split_ids",
+    "display_order",
     "tasks",
 ]
 
-#: Modules whose import registers entries. Add a new task's modules here.
-_REGISTERING_MODULES = (
+#: Modules whose import registers datasets and priors (always loaded). Task modules are listed
+#: in :data:`grnbench.tasks.TASKS` and loaded per task (``<package>.models`` and ``.metrics``).
+_DATA_MODULES = (
     "grnbench.data.datasets",
     "grnbench.data.beeline",
     "grnbench.data.priors",
-    "grnbench.tasks.target_expression.models",
-    "grnbench.tasks.target_expression.metrics",
-    "grnbench.tasks.cell_type_markers.models",
-    "grnbench.tasks.cell_type_markers.metrics",
-    "grnbench.tasks.edge_classification.models",
-    "grnbench.tasks.edge_classification.metrics",
 )
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A registered dataset or prior network.
+    """A registered dataset or prior network: the fields of its card (:mod:`grnbench.data.cards`).
 
     Attributes
     ----------
     id : str
         Fixed id (e.g. ``"hhep"``, ``"collectri"``).
-    loader : callable
-        ``loader(**kwargs) -> anndata.AnnData`` for datasets; ``loader() ->
-        pandas.DataFrame`` (tidy ``source, target, weight``) for priors.
+    loader : callable or None
+        Custom loader (``loader() -> AnnData`` or ``-> DataFrame`` for priors); None for
+        card-based entries, which the generic loader reads by ``format``.
     description : str
         One line for tables and the book.
-    species : str
+    organism : str
         ``"human"`` or ``"mouse"``.
+    gene_ids : str
+        Kind of gene identifier (``symbol``, ``ensembl``, ``uniprot``).
     embedded : bool
         True if the data ship with a pip-installed package (works offline).
     sources : tuple
         :class:`grnbench.data.sources.Source` objects the loader reads.
+    source_names : tuple of str
+        A name per source (the reader's key for it).
+    format : str
+        Reader of the generic loader (``h5ad``, ``csv_genes_by_cells``, ...).
+    reader : dict
+        Options of the reader.
+    layer : str or None
+        Matrix used as ``.X``: None (``.X``), ``"raw"`` or a layer name.
+    scale : str
+        What that matrix holds (:data:`grnbench.data.cards.SCALES`).
+    scale_note : str
+        The scale in words, kept in ``uns['scale']``.
+    obs : dict
+        ``new name -> column`` of the obs columns kept (all if empty).
+    label_key : str or None
+        Cell-type label column.
+    ood : dict or None
+        Held-out group ``{"obs_key", "test"[, "train"]}`` of the ``ood`` splits.
+    prior : str or None
+        Prior network id the dataset pairs with.
+    explain_genes : tuple of str
+        Targets explained with SHAP.
+    tasks : dict
+        Task id -> task-specific settings.
     citation : str
         Publication(s) with DOI.
     licence : str
         Licence as stated by the distributing repository.
+    card : str
+        The card file (empty for entries registered in code).
     """
 
     id: str
-    loader: Callable[..., Any]
+    loader: Callable[..., Any] | None = None
     description: str = ""
-    species: str = "human"
+    organism: str = "human"
+    gene_ids: str = "symbol"
     embedded: bool = False
     sources: tuple = ()
+    source_names: tuple = ()
+    format: str = ""
+    reader: dict = field(default_factory=dict)
+    layer: str | None = None
+    scale: str = "log1p"
+    scale_note: str = ""
+    obs: dict = field(default_factory=dict)
+    label_key: str | None = None
+    ood: dict | None = None
+    prior: str | None = None
+    explain_genes: tuple = ()
+    tasks: dict = field(default_factory=dict)
     citation: str = ""
     licence: str = ""
+    card: str = ""
+
+    def task_settings(self, task: str) -> dict:
+        """Settings of ``task`` from the card (empty if none)."""
+        return dict(self.tasks.get(task) or {})
 
 
 @dataclass(frozen=True)
@@ -115,6 +159,17 @@ class ModelSpec:
         Paper or DOI the method comes from.
     description : str
         One line for tables and the book.
+    controls : tuple of str
+        Controls this model is always compared with (paired bootstrap), besides the best
+        control of the split (e.g. the RNN against the linear model on the same parents).
+    chance : bool
+        A chance-level control (random scores or genes): compared against, never "the best control".
+    ensemble_of : str, optional
+        Id of a stochastic model whose fitted seeds this model combines (no refit); the
+        factory's estimator class provides ``from_members(members, validation=None)``.
+    ablations : dict of str -> tuple
+        ``parameter -> alternative values``: the engine refits the model with each value
+        (``ablation_seeds``) and reports them next to the default.
     """
 
     id: str
@@ -125,6 +180,10 @@ class ModelSpec:
     per_target: bool = False
     reference: str = ""
     description: str = ""
+    controls: tuple = ()
+    chance: bool = False
+    ensemble_of: str | None = None
+    ablations: dict = field(default_factory=dict)
 
     def build(self, data: Any, **params: Any) -> Any:
         """Return a new unfitted estimator for ``data`` with ``params`` set."""
@@ -166,6 +225,7 @@ class MetricSpec:
 @dataclass
 class _Registry:
     kind: str
+    per_task: bool = False
     entries: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def add(self, key: tuple[str, str], spec: Any) -> None:
@@ -174,7 +234,7 @@ class _Registry:
         self.entries[key] = spec
 
     def get(self, key: tuple[str, str]) -> Any:
-        _ensure_loaded()
+        _ensure_loaded(key[0] if self.per_task else "")
         try:
             return self.entries[key]
         except KeyError:
@@ -186,24 +246,44 @@ class _Registry:
             ) from None
 
     def ids(self, task: str | None) -> list[str]:
-        _ensure_loaded()
+        _ensure_loaded(task if self.per_task else "")
         return [k[1] for k in self.entries if task is None or k[0] == task]
 
 
 _DATASETS = _Registry("dataset")
 _PRIORS = _Registry("prior")
-_MODELS = _Registry("model")
-_METRICS = _Registry("metric")
-_loaded = False
+_MODELS = _Registry("model", per_task=True)
+_METRICS = _Registry("metric", per_task=True)
+_loaded: set = set()
 
 
-def _ensure_loaded() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in _REGISTERING_MODULES:
-        importlib.import_module(module)
+def _ensure_loaded(task: str | None = None) -> None:
+    """Import the data modules, and the registering modules of ``task`` (all tasks if None, none if "").
+
+    Loading per task keeps a stage's code dependencies to its own task (see
+    :func:`grnbench.runner.stage_modules`).
+
+    Raises
+    ------
+    grnbench.errors.UnknownIdError
+        For a task id that :data:`grnbench.tasks.TASKS` does not list.
+    """
+    from .tasks import TASKS
+
+    wanted = ["", *TASKS] if task is None else ["", task] if task else [""]
+    for key in wanted:
+        if key in _loaded:
+            continue
+        if key and key not in TASKS:
+            raise UnknownIdError(f"unknown task id {key!r}; tasks: {', '.join(TASKS)}")
+        _loaded.add(key)
+        modules = _DATA_MODULES if not key else (f"{TASKS[key]}.models", f"{TASKS[key]}.metrics")
+        for module in modules:
+            importlib.import_module(module)
+        if not key:  # users' cards ($GRNBENCH_CARDS) after the built-in datasets and priors
+            from .data.cards import register_env_cards
+
+            register_env_cards()
 
 
 def register_dataset(id: str, **meta: Any) -> Callable:
@@ -314,3 +394,26 @@ def tasks() -> list[str]:
     """Task ids that have at least one registered model."""
     _ensure_loaded()
     return list(dict.fromkeys(k[0] for k in _MODELS.entries))
+
+
+def display_order(task: str, present=None) -> list[str]:
+    """Model ids of ``task`` in display order: chance-level controls, other controls, then the rest.
+
+    Within each group the registration order is kept. ``present`` (optional) restricts the
+    list to these ids; ids not registered for the task are appended in their given order.
+    """
+    ids = model_ids(task)
+    specs = [get_model(m, task) for m in ids]
+    order = ([s.id for s in specs if s.chance] + [s.id for s in specs if s.is_baseline and not s.chance]
+             + [s.id for s in specs if not s.is_baseline])
+    if present is None:
+        return order
+    present = list(dict.fromkeys(present))
+    return [m for m in order if m in present] + [m for m in present if m not in order]
+
+
+def split_ids(task: str) -> list[str]:
+    """Split ids declared by ``task``'s :class:`~grnbench.engine.Task`."""
+    from .tasks import get_task
+
+    return list(get_task(task).splits)

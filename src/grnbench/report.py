@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RichText", "fmt_interval", "load_tables"]
+__all__ = ["RichText", "fmt_interval", "load_tables", "interval_table", "seed_spread"]
 
 
 class RichText:
@@ -63,3 +63,52 @@ def load_tables(results_dir: str | Path, task: str, datasets: list[str], require
         out[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return out
 
+
+
+def interval_table(head: pd.DataFrame, metrics=("r2_flat",), digits: int = 3, order=None) -> pd.DataFrame:
+    """Wide table ``value [ci_low, ci_high]`` per (dataset, split, model) and metric.
+
+    Parameters
+    ----------
+    head : pandas.DataFrame
+        Headline rows (:func:`grnbench.results.headline`): one per dataset, split, model, metric.
+    metrics : tuple of str
+        Columns to show, in this order.
+    digits : int
+        Decimals of the printed numbers.
+    order : list of str, optional
+        Model order within each (dataset, split); models not in it go last.
+    """
+    df = head[head["metric"].isin(metrics)].copy()
+    df["cell"] = [fmt_interval(v, lo, hi, digits) for v, lo, hi in zip(df["value"], df["ci_low"], df["ci_high"])]
+    wide = df.pivot_table(index=["dataset", "split", "model"], columns="metric", values="cell", aggfunc="first")
+    wide = wide.reindex(columns=list(metrics))
+    if order:
+        rank = {m: i for i, m in enumerate(order)}
+        wide = wide.reindex(sorted(wide.index, key=lambda k: (k[0], k[1], rank.get(k[2], len(rank)))))
+    wide.columns.name = None
+    return wide
+
+
+def seed_spread(metrics: pd.DataFrame, metrics_shown=("r2_flat",)) -> pd.DataFrame:
+    """Seed robustness: number of seeds, mean and standard deviation of each metric over seeds.
+
+    Only models with more than one per-seed row (stochastic models) appear.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        A results table (per-seed rows have ``seed >= 0``).
+    metrics_shown : tuple of str
+        Metric ids.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``dataset, split, model, metric``; columns ``seeds, mean, sd``.
+    """
+    per_seed = metrics[(metrics["metric"].isin(metrics_shown)) & (metrics["seed"] >= 0)]
+    keys = ["dataset", "split", "model", "metric"] + (["k"] if "k" in per_seed.columns and per_seed["k"].notna().any()
+                                                       else [])
+    agg = per_seed.groupby(keys)["value"].agg(["count", "mean", "std"])
+    return agg[agg["count"] > 1].rename(columns={"count": "seeds", "std": "sd"})

@@ -1,9 +1,9 @@
 """Data layer: sources (mirror -> cache -> download, sha256-verified), loaders, priors, validation."""
 
-from . import beeline  # noqa: F401  (registers the BEELINE edge datasets)
-from .datasets import load_dataset
+from .datasets import load_dataset  # registers the datasets of the built-in cards
+from . import beeline  # noqa: F401,I001  (registers the BEELINE edge datasets)
 from .priors import load_prior, prior_ids, prior_summary
-from .sources import PackageFile, RemoteFile, WheelMember
+from .sources import LocalFile, PackageFile, RemoteFile, WheelMember
 from .validation import validate_expression, validate_prior
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "load_prior",
     "prior_ids",
     "prior_summary",
+    "LocalFile",
     "PackageFile",
     "RemoteFile",
     "WheelMember",

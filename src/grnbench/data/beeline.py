@@ -203,7 +203,11 @@ def _register_all() -> None:
             id,
             description=f"BEELINE {CELLS[cell]} TFs+{size}, {TRUTHS[truth][0].replace(' Dataset', '')} ground truth "
                         "(GENELink format)" + ("; expression of the Specific folder" if truth == "lofgof" else ""),
-            species="human" if cell in ("hesc", "hhep") else "mouse",
+            organism="human" if cell in ("hesc", "hhep") else "mouse",
+            gene_ids="symbol (upper case)",
+            format="beeline_genelink",
+            scale="log",
+            scale_note="BEELINE log-transformed normalised expression",
             sources=_sources(id),
             citation="Pratapa A et al. Nat Methods 17:147 (2020), doi:10.1038/s41592-019-0690-6; GENELink (Chen G, "
                      "Liu Z-P. Bioinformatics 38:4522 (2022), doi:10.1093/bioinformatics/btac559); bridge-grn copies",

@@ -1,12 +1,18 @@
-"""Registered expression datasets, each loaded as :class:`anndata.AnnData`.
+"""Registered expression datasets, each loaded as :class:`anndata.AnnData` from its card.
 
-Conventions of every loader's output:
+Every built-in dataset is described by a card (``grnbench/data/cards/<id>.yaml``; see
+:mod:`grnbench.data.cards`); :func:`load_dataset` reads any card the same way: fetch and
+sha256-check the sources, read them with the card's ``format``, pick the matrix (``layer``),
+keep the ``obs`` columns, bring the values to a log scale (``scale``) and validate.
+
+Conventions of every loaded dataset:
 
 * ``.X`` — float32 log-scale expression (cells x genes), the model input; its scale is
   described in ``.uns['scale']``.
-* ``.var_names`` — unique gene symbols (upper case for human).
-* ``.obs`` — ``cell_type`` and/or ``condition`` / ``stage`` where the data have them.
-* ``.uns['provenance']`` — dataset id, source files (public URL, sha256), citation, licence.
+* ``.var_names`` — unique gene identifiers of the card's ``gene_ids`` kind (symbols: upper case
+  for human).
+* ``.obs`` — the card's ``obs`` columns (``cell_type``, ``condition``, ``stage`` where present).
+* ``.uns['provenance']`` — dataset id, card, source files (public URL, sha256), citation, licence.
 """
 
 from __future__ import annotations
@@ -16,62 +22,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import DataValidationError, format_names
-from ..registry import get_dataset, register_dataset
-from .sources import PackageFile, RemoteFile, github_raw
-from .validation import validate_expression
+from ..errors import DataValidationError, UnknownIdError, format_names
+from ..registry import get_dataset
+from .cards import FORMATS, register_builtin_cards, register_format
+from .validation import dense, validate_expression
 
-__all__ = ["load_dataset", "PBMC68K_REDUCED", "HHEP_SPECIFIC_1000", "KANG_VALID", "HHEP_STAGES", "LEMBAS_LIGAND_SCREEN",
-           "YAN_RDA", "YAN_STAGES"]
-
-PBMC68K_REDUCED = PackageFile(
-    package="scanpy",
-    member="datasets/10x_pbmc68k_reduced.h5ad",
-    sha256="e71d41e737c941559b7c57c9243bdb3d2c889c2adfdf00e3422ac6b46783676f",
-    url="https://pypi.org/project/scanpy/1.11.5/",
-)
-
-_BRIDGE = ("haohaostats/bridge-grn", "27d21d94f6f96f5d2a8a7b41d392cb12410e46ea")
-
-HHEP_SPECIFIC_1000 = RemoteFile(
-    relpath="beeline_genelink/benchmark/Specific Dataset/hHEP/TFs+1000/BL--ExpressionData.csv.gz",
-    url=github_raw(*_BRIDGE, "data/benchmark_datasets/Specific Dataset/hHEP/TFs+1000/BL--ExpressionData.csv.gz"),
-    sha256="ec480368ad49253b04343ff3a8ffed1745f8267158ceff707a9c8a80715dd674",
-)
-
-KANG_VALID = RemoteFile(
-    relpath="kang2018_ifnb_pbmc_scgen/valid.h5ad",
-    url=github_raw("theislab/scgen", "dd7e178f9b42b9dfef9eb18d0da4b8e3caea4cf7", "data/valid.h5ad"),
-    sha256="83f89f5356a4c01f65bbcee225eb45d8d8b13b6c962724431a26c1bf568ff09e",
-)
-
-_LEMBAS = ("Lauffenburger-Lab/LEMBAS", "2034125daa67aab2e89440d9c0a5c2edc9c06e04")
-
-
-def _lembas_file(name: str, sha: str) -> RemoteFile:
-    return RemoteFile(relpath=f"lembas/model_data/{name}", url=github_raw(*_LEMBAS, f"Model/data/{name}"), sha256=sha)
-
-
-LEMBAS_LIGAND_SCREEN = {
-    "model": _lembas_file("ligandScreen-Model.tsv", "a645a8bfe535d335f5d99f83bbeae0e89a55f3254a1ddce0c62c8a03b16fdf90"),
-    "annotation": _lembas_file("ligandScreen-Annotation.tsv",
-                               "e5c53431f2c86235b5e9f9f9c42891106c51165eaa08120118000b8dc45e1b53"),
-    "ligands": _lembas_file("ligandScreen-Ligands.tsv", "6834bd125db6a54223b6dc94b2f1f281fa7fc2194bfb667762a481c0125bb5c9"),
-    "tfs": _lembas_file("ligandScreen-TFs.tsv", "9a13b5bea6ea26a3f536efac25f9809a9a58293a1fd4b91b6bffbcbc08128153"),
-}
-
-YAN_RDA = RemoteFile(
-    relpath="scrna_yan2013_human_embryo/yan.rda",
-    url=github_raw("hemberg-lab/SC3", "5f5161b1aea7dacaad14eb2433b568bbfbd85b8a", "data/yan.rda"),
-    sha256="04dbe1de78f59e157da8c438295d07b7c8694effe2e3adffa12c18fcd69c0a26",
-)
-
-#: Yan 2013 developmental stages, in order.
-YAN_STAGES = ("zygote", "2cell", "4cell", "8cell", "16cell", "blast")
-
-#: hHEP differentiation stages (cell-name suffixes), in developmental order.
-HHEP_STAGES = ("ipsc", "de", "he1", "he2", "ih1", "mh1", "mh2")
-
+__all__ = ["load_dataset", "read_matrix"]
 
 def _read_old_h5ad(path) -> ad.AnnData:
     """Read an h5ad written by an old anndata (2018-2019 layout) without format warnings.
@@ -87,15 +43,14 @@ def _read_old_h5ad(path) -> ad.AnnData:
         return ad.read_h5ad(path)
 
 
-def load_dataset(id: str, **kwargs) -> ad.AnnData:
-    """Load a registered dataset.
+
+def load_dataset(id: str) -> ad.AnnData:
+    """Load a registered dataset through its card.
 
     Parameters
     ----------
     id : str
-        Dataset id (``pbmc68k_reduced``, ``hhep``, ``kang_ifnb``).
-    **kwargs
-        Passed to the dataset's loader.
+        Dataset id (``pbmc68k_reduced``, ``hhep``, ``kang_ifnb``, a BEELINE id, or a user card's id).
 
     Returns
     -------
@@ -105,17 +60,31 @@ def load_dataset(id: str, **kwargs) -> ad.AnnData:
     Raises
     ------
     grnbench.errors.UnknownIdError
-        For an unregistered id.
+        For an unregistered id or an unknown reader format.
     grnbench.errors.MissingDataError, grnbench.errors.ChecksumError
         If a source file is missing or fails its sha256 check.
     grnbench.errors.DataValidationError
-        If the matrix has duplicated genes, NaN/Inf or negative log values.
+        If the file cannot be read, a declared layer or obs column is missing, count data are not
+        integers, or the matrix has duplicated genes, NaN/Inf or negative log values.
     """
     spec = get_dataset(id)
-    adata = spec.loader(**kwargs)
-    validate_expression(adata.X, adata.var_names, name=id, log_scale=True, cells=adata.obs_names)
+    if spec.loader is not None:
+        adata = spec.loader()
+    else:
+        paths = {name: src.fetch() for name, src in zip(spec.source_names or range(len(spec.sources)), spec.sources)}
+        if spec.format not in FORMATS:
+            raise UnknownIdError(f"dataset {id}: unknown format {spec.format!r} in {spec.card or 'its card'}; "
+                                 f"known: {', '.join(sorted(FORMATS))}")
+        adata = FORMATS[spec.format](paths, spec, **spec.reader)
+        first = str(next(iter(paths.values())))
+        adata = _select_obs(_select_matrix(adata, spec, first), spec, first)
+        adata = read_matrix(adata, spec.scale, name=first)
+    where = f"{id} ({spec.sources[0].relpath})" if spec.card and spec.sources else id
+    validate_expression(adata.X, adata.var_names, name=where, log_scale=spec.scale != "none", cells=adata.obs_names)
+    adata.uns["scale"] = spec.scale_note or adata.uns.get("scale", spec.scale)
     adata.uns["provenance"] = {
         "dataset": id,
+        "card": spec.card,
         "sources": [s.describe() for s in spec.sources],
         "citation": spec.citation,
         "licence": spec.licence,
@@ -123,99 +92,166 @@ def load_dataset(id: str, **kwargs) -> ad.AnnData:
     return adata
 
 
-@register_dataset(
-    "pbmc68k_reduced",
-    description="10x PBMC 68k subset shipped with scanpy: 700 cells x 765 highly variable genes, 10 FACS labels",
-    species="human",
-    embedded=True,
-    sources=(PBMC68K_REDUCED,),
-    citation="Zheng GXY et al. Nat Commun 8:14049 (2017), doi:10.1038/ncomms14049; scanpy (Wolf et al. 2018, doi:10.1186/s13059-017-1382-0)",
-    licence="BSD-3-Clause (scanpy); 10x Genomics public dataset",
-)
-def _load_pbmc68k_reduced() -> ad.AnnData:
-    raw = _read_old_h5ad(PBMC68K_REDUCED.fetch())
-    if raw.raw is None:
-        raise DataValidationError(f"{PBMC68K_REDUCED.relpath}: no .raw layer with log-normalised values")
-    x = raw.raw.X
-    x = (x.toarray() if sp.issparse(x) else np.asarray(x)).astype(np.float32)
-    obs = raw.obs[["bulk_labels", "louvain", "n_counts", "phase"]].copy()
-    obs["cell_type"] = obs["bulk_labels"].astype(str).astype("category")
-    adata = ad.AnnData(X=x, obs=obs, var=pd.DataFrame(index=pd.Index(raw.raw.var_names.astype(str), name="gene")))
-    adata.uns["scale"] = "log1p of library-size-normalised counts (scanpy pbmc68k_reduced .raw; max 6.5)"
+def _select_matrix(adata: ad.AnnData, spec, name: str) -> ad.AnnData:
+    """Use ``.X``, ``.raw.X`` (``layer: raw``) or a named layer as the expression matrix."""
+    if spec.layer in (None, "", "X"):
+        return adata
+    if spec.layer == "raw":
+        if adata.raw is None:
+            raise DataValidationError(f"{name}: the card asks for layer 'raw' but the file has no .raw")
+        return ad.AnnData(X=adata.raw.X, obs=adata.obs, var=pd.DataFrame(index=adata.raw.var_names.copy()))
+    if spec.layer not in adata.layers:
+        raise DataValidationError(f"{name}: layer {spec.layer!r} is missing; layers: "
+                                  f"{format_names(list(adata.layers)) or 'none'} (or omit --layer to use .X)")
+    return ad.AnnData(X=adata.layers[spec.layer], obs=adata.obs, var=adata.var)
+
+
+def _select_obs(adata: ad.AnnData, spec, name: str) -> ad.AnnData:
+    """Keep (and rename) the card's ``obs`` columns."""
+    if not spec.obs:
+        return adata
+    missing = sorted({col for col in spec.obs.values() if col not in adata.obs.columns})
+    if missing:
+        raise DataValidationError(f"{name}: obs column(s) {format_names(missing)} named in the card are missing "
+                                  f"(have {format_names(list(adata.obs.columns))})")
+    obs = pd.DataFrame({new: adata.obs[col].to_numpy() for new, col in spec.obs.items()}, index=adata.obs_names)
+    for new, col in spec.obs.items():
+        if isinstance(adata.obs[col].dtype, pd.CategoricalDtype):
+            obs[new] = pd.Categorical(obs[new], categories=adata.obs[col].cat.categories)
+    return ad.AnnData(X=adata.X, obs=obs, var=adata.var, uns=dict(adata.uns))
+
+
+def read_matrix(adata: ad.AnnData, scale: str, *, name: str) -> ad.AnnData:
+    """Bring ``.X`` to float32 on a log scale according to ``scale``.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Cells x genes.
+    scale : {"counts", "linear", "log1p", "log", "none"}
+        ``counts``: non-negative integers, normalised to 10,000 per cell and log1p-transformed
+        (:func:`scanpy.pp.normalize_total`, :func:`scanpy.pp.log1p`); ``linear``: non-negative
+        normalised values (TPM, RPKM), log1p-transformed; ``log1p``/``log``/``none``: used as is.
+    name : str
+        File name for error messages.
+
+    Returns
+    -------
+    anndata.AnnData
+        The same object with a float32 ``.X`` (sparse stays sparse).
+
+    Raises
+    ------
+    grnbench.errors.DataValidationError
+        If ``counts`` hold non-integer or negative values, or ``linear`` values are negative (the
+        message names the gene, the cell and the value).
+    """
+    x = adata.X
+    x = x.astype(np.float64) if sp.issparse(x) else np.asarray(x, dtype=np.float64)
+    if scale in ("counts", "linear"):
+        values = x.data if sp.issparse(x) else x
+        bad = ~np.isfinite(values) | (values < 0)
+        if scale == "counts":
+            bad |= values != np.round(values)
+        if bad.any():
+            xd = dense(x)
+            okay = np.isfinite(xd) & (xd >= 0) & ((xd == np.round(xd)) if scale == "counts" else True)
+            r, c = np.argwhere(~okay)[0]
+            what = "non-negative integer counts" if scale == "counts" else "non-negative values"
+            raise DataValidationError(
+                f"{name}: scale {scale!r} needs {what}, but gene {adata.var_names[c]!r} has {xd[r, c]!r} in cell "
+                f"{adata.obs_names[r]!r}. Is the matrix already normalised or log-transformed? Then declare "
+                "scale 'log1p' (or 'linear' for normalised, not logged, values).")
+        if scale == "counts":
+            import scanpy as sc
+
+            tmp = ad.AnnData(X=x, obs=pd.DataFrame(index=adata.obs_names), var=pd.DataFrame(index=adata.var_names))
+            sc.pp.normalize_total(tmp, target_sum=1e4)
+            sc.pp.log1p(tmp)
+            x = tmp.X
+        else:
+            x = x.log1p() if sp.issparse(x) else np.log1p(x)
+    adata.X = sp.csr_matrix(x, dtype=np.float32) if sp.issparse(x) else x.astype(np.float32)
     return adata
 
 
-@register_dataset(
-    "hhep",
-    description="BEELINE hHEP: human iPSC-to-hepatocyte differentiation, 425 cells x 1,448 genes (TFs+1000, Specific-ChIP folder)",
-    species="human",
-    sources=(HHEP_SPECIFIC_1000,),
-    citation="Camp JG et al. Nature 546:533 (2017), doi:10.1038/nature22796 (GSE81252); BEELINE: Pratapa A et al. Nat Methods 17:147 (2020), doi:10.1038/s41592-019-0690-6; GENELink: Chen G, Liu Z-P. Bioinformatics 38:4522 (2022)",
-    licence="MIT (haohaostats/bridge-grn, GENELink)",
-)
-def _load_hhep() -> ad.AnnData:
-    path = HHEP_SPECIFIC_1000.fetch()
+@register_format("h5ad")
+def _read_h5ad(paths: dict, spec, **options) -> ad.AnnData:
+    """An ``.h5ad`` file (any anndata layout; sparse matrices stay sparse)."""
+    path = next(iter(paths.values()))
+    try:
+        return _read_old_h5ad(path)
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataValidationError(f"{path}: not a readable .h5ad file ({type(exc).__name__}: {exc})") from None
+
+
+@register_format("csv_genes_by_cells")
+def _read_csv_genes_by_cells(paths: dict, spec, obs_from_cell_names: dict | None = None, **options) -> ad.AnnData:
+    """A CSV (optionally gzipped) with genes as rows and cells as columns (BEELINE's layout).
+
+    ``obs_from_cell_names``: ``{column, pattern, categories}`` derives an obs column from a
+    regular expression on the cell names (e.g. the differentiation stage suffix).
+    """
+    import re
+
+    path = next(iter(paths.values()))
     df = pd.read_csv(path, index_col=0)
-    stages = pd.Series([c.rsplit("_", 1)[-1] for c in df.columns], index=df.columns)
-    unknown = sorted(set(stages) - set(HHEP_STAGES))
-    if unknown:
-        raise DataValidationError(
-            f"{path}: cell names must end in a stage suffix {HHEP_STAGES}; unknown suffix(es) {format_names(unknown)}"
-        )
-    validate_expression(df.to_numpy().T, df.index, name=str(path), log_scale=True, cells=df.columns)
-    obs = pd.DataFrame({"stage": pd.Categorical(stages, categories=HHEP_STAGES, ordered=True)},
-                       index=pd.Index(df.columns.astype(str), name="cell"))
-    adata = ad.AnnData(X=df.to_numpy(dtype=np.float32).T, obs=obs,
-                       var=pd.DataFrame(index=pd.Index(df.index.astype(str), name="gene")))
-    adata.uns["scale"] = "log-transformed normalised expression as processed by BEELINE (values 0-18.4)"
-    return adata
+    obs = pd.DataFrame(index=pd.Index(df.columns.astype(str), name="cell"))
+    if obs_from_cell_names:
+        rule = obs_from_cell_names
+        pattern = re.compile(rule["pattern"])
+        values = [(m.group(1) if (m := pattern.search(c)) else "") for c in obs.index]
+        cats = rule.get("categories")
+        unknown = sorted(set(values) - set(cats)) if cats else []
+        if unknown:
+            raise DataValidationError(f"{path}: cell names must end in a {rule['column']} suffix {tuple(cats)}; "
+                                      f"unknown suffix(es) {format_names(unknown)}")
+        obs[rule["column"]] = pd.Categorical(values, categories=cats, ordered=bool(cats)) if cats else values
+    validate_expression(df.to_numpy().T, df.index, name=str(path), log_scale=spec.scale != "none", cells=df.columns)
+    return ad.AnnData(X=df.to_numpy(dtype=np.float32).T, obs=obs,
+                      var=pd.DataFrame(index=pd.Index(df.index.astype(str), name="gene")))
 
 
-@register_dataset(
-    "kang_ifnb",
-    description="Kang 2018 PBMCs, control vs IFN-beta (6 h), scGen validation subset: 1,975 cells x 6,998 genes, 7 cell types",
-    species="human",
-    sources=(KANG_VALID,),
-    citation="Kang HM et al. Nat Biotechnol 36:89 (2018), doi:10.1038/nbt.4042 (GSE96583); scGen: Lotfollahi M et al. Nat Methods 16:715 (2019), doi:10.1038/s41592-019-0494-8",
-    licence="GPL-3.0 (theislab/scgen HEAD; no licence file at the pinned commit)",
-)
-def _load_kang_ifnb() -> ad.AnnData:
-    path = KANG_VALID.fetch()
-    raw = _read_old_h5ad(path)
-    for col in ("condition", "cell_type"):
-        if col not in raw.obs:
-            raise DataValidationError(f"{path}: obs column {col!r} is missing (have {list(raw.obs.columns)})")
-    x = raw.X.astype(np.float32)
-    x = sp.csr_matrix(x) if sp.issparse(x) else x
-    obs = raw.obs[["condition", "cell_type", "n_counts", "n_genes"]].copy()
-    adata = ad.AnnData(X=x, obs=obs, var=pd.DataFrame(index=pd.Index(raw.var_names.astype(str), name="gene")))
-    adata.uns["scale"] = "log1p of library-size-normalised counts (scGen preprocessing; max 6.8)"
-    return adata
+@register_format("rda")
+def _read_rda(paths: dict, spec, matrix: str, annotation: str, obs_columns: dict, categories: dict | None = None,
+              **options) -> ad.AnnData:
+    """An R data file with a genes x cells data frame and a per-cell annotation data frame."""
+    import pyreadr
+
+    path = next(iter(paths.values()))
+    frames = pyreadr.read_r(str(path))
+    for obj in (matrix, annotation):
+        if obj not in frames:
+            raise DataValidationError(f"{path}: no R object {obj!r} (found {list(frames)})")
+    values, ann = frames[matrix], frames[annotation]
+    missing = [c for c in obs_columns.values() if c not in ann.columns]
+    if missing:
+        raise DataValidationError(f"{path}: object {annotation!r} lacks column(s) {format_names(missing)}")
+    if list(ann.index) != list(values.columns):
+        raise DataValidationError(f"{path}: cells of {annotation!r} and {matrix!r} differ")
+    obs = pd.DataFrame(index=pd.Index(ann.index.astype(str), name="cell"))
+    for new, col in obs_columns.items():
+        cats = (categories or {}).get(new)
+        obs[new] = pd.Categorical(ann[col].astype(str), categories=cats, ordered=bool(cats))
+    return ad.AnnData(X=values.to_numpy(dtype=np.float64).T, obs=obs,
+                      var=pd.DataFrame(index=pd.Index(values.index.astype(str), name="gene")))
 
 
-@register_dataset(
-    "lembas_ligand_screen",
-    description="LEMBAS ligand screen: 103 macrophage conditions (59 ligands +/- LPS) x 60 ligand inputs -> 74 TF "
-                "activities, with the signed OmniPath signalling network (6,597 edges, UniProt ids)",
-    species="human",
-    sources=tuple(LEMBAS_LIGAND_SCREEN.values()),
-    citation="Nilsson A et al. Nat Commun 13:3069 (2022), doi:10.1038/s41467-022-30684-y (GSE202515)",
-    licence="MIT (Lauffenburger-Lab/LEMBAS)",
-)
-def _load_lembas_ligand_screen() -> ad.AnnData:
+@register_format("lembas_ligand_screen")
+def _read_lembas_ligand_screen(paths: dict, spec, **options) -> ad.AnnData:
+    """The LEMBAS ligand screen: ligand inputs and TF-activity outputs per condition, plus the signed network."""
     from .priors import _signed
 
-    files = {k: src.fetch() for k, src in LEMBAS_LIGAND_SCREEN.items()}
-    net = pd.read_csv(files["model"], sep="\t")
+    net = pd.read_csv(paths["model"], sep="\t")
     missing = {"source", "target", "stimulation", "inhibition"} - set(net.columns)
     if missing:
-        raise DataValidationError(f"{files['model']}: missing column(s) {format_names(sorted(missing))}")
+        raise DataValidationError(f"{paths['model']}: missing column(s) {format_names(sorted(missing))}")
     network = _signed(net, net["stimulation"] == 1, net["inhibition"] == 1)
-    ligands = pd.read_csv(files["ligands"], sep="\t", index_col=0)
-    tfs = pd.read_csv(files["tfs"], sep="\t", index_col=0)
+    ligands = pd.read_csv(paths["ligands"], sep="\t", index_col=0)
+    tfs = pd.read_csv(paths["tfs"], sep="\t", index_col=0)
     if not ligands.index.equals(tfs.index):
-        raise DataValidationError(f"{files['ligands']} and {files['tfs']} list different conditions")
-    annotation = pd.read_csv(files["annotation"], sep="\t").drop_duplicates("code").set_index("code")["name"]
+        raise DataValidationError(f"{paths['ligands']} and {paths['tfs']} list different conditions")
+    annotation = pd.read_csv(paths["annotation"], sep="\t").drop_duplicates("code").set_index("code")["name"]
     x = np.hstack([ligands.to_numpy(dtype=np.float32), tfs.to_numpy(dtype=np.float32)])
     var = pd.DataFrame({"role": ["input"] * ligands.shape[1] + ["output"] * tfs.shape[1]},
                        index=pd.Index([*ligands.columns.astype(str), *tfs.columns.astype(str)], name="code"))
@@ -224,35 +260,7 @@ def _load_lembas_ligand_screen() -> ad.AnnData:
                        index=pd.Index(ligands.index.astype(str), name="condition"))
     adata = ad.AnnData(X=x, obs=obs, var=var)
     adata.uns["network"] = network
-    adata.uns["scale"] = ("inputs: ligand present 0/1; outputs: TF activities scaled to [0, 1] by the LEMBAS "
-                          "authors (DoRothEA/VIPER on the GSE202515 RNA-seq)")
     return adata
 
 
-@register_dataset(
-    "yan2013_embryo",
-    description="Yan 2013 human preimplantation embryos: 90 cells x 20,214 genes, 6 stages (zygote to blastocyst)",
-    species="human",
-    sources=(YAN_RDA,),
-    citation="Yan L et al. Nat Struct Mol Biol 20:1131 (2013), doi:10.1038/nsmb.2660; SC3 (Kiselev et al. 2017)",
-    licence="GPL-3 (hemberg-lab/SC3)",
-)
-def _load_yan2013_embryo() -> ad.AnnData:
-    import pyreadr
-
-    path = YAN_RDA.fetch()
-    frames = pyreadr.read_r(str(path))
-    for name in ("yan", "ann"):
-        if name not in frames:
-            raise DataValidationError(f"{path}: no R object {name!r} (found {list(frames)})")
-    rpkm, ann = frames["yan"], frames["ann"]
-    if "cell_type1" not in ann.columns:
-        raise DataValidationError(f"{path}: object 'ann' lacks column 'cell_type1'")
-    if list(ann.index) != list(rpkm.columns):
-        raise DataValidationError(f"{path}: cells of 'ann' and 'yan' differ")
-    x = np.log1p(rpkm.to_numpy(dtype=np.float64).T).astype(np.float32)
-    obs = pd.DataFrame({"cell_type": pd.Categorical(ann["cell_type1"].astype(str), categories=YAN_STAGES, ordered=True)},
-                       index=pd.Index(ann.index.astype(str), name="cell"))
-    adata = ad.AnnData(X=x, obs=obs, var=pd.DataFrame(index=pd.Index(rpkm.index.astype(str), name="gene")))
-    adata.uns["scale"] = "log1p(RPKM) (Yan 2013 RPKM as shipped by SC3)"
-    return adata
+register_builtin_cards()

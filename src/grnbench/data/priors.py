@@ -19,6 +19,8 @@ Registered priors
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -27,7 +29,12 @@ from ..registry import get_prior, prior_ids, register_prior
 from .sources import RemoteFile, WheelMember, github_raw
 from .validation import validate_prior
 
-__all__ = ["register_prior", "get_prior", "prior_ids", "load_prior", "prior_summary", "PRIOR_SOURCES"]
+__all__ = ["register_prior", "get_prior", "prior_ids", "load_prior", "prior_summary", "PRIOR_SOURCES",
+           "read_prior_file", "PRIOR_FORMATS"]
+
+#: Column names of the accepted prior file formats: decoupler's tidy table and the LEMBAS-RNN
+#: benchmark's ``network(full).tsv``.
+PRIOR_FORMATS = {"decoupler": ("source", "target", "weight"), "lembas_rnn": ("TF", "Gene", "Interaction")}
 
 
 def load_prior(id: str) -> pd.DataFrame:
@@ -54,7 +61,8 @@ def load_prior(id: str) -> pd.DataFrame:
         If the table breaks the schema.
     """
     spec = get_prior(id)
-    df = validate_prior(spec.loader(), name=id)
+    raw = spec.loader() if spec.loader is not None else read_prior_file(spec.sources[0].fetch(), spec.format)
+    df = validate_prior(raw, name=id)
     df.attrs["prior"] = id
     return df
 
@@ -203,3 +211,118 @@ def prior_summary(prior: pd.DataFrame, genes=None) -> dict:
         "median_targets_per_tf": float(df.groupby("source").size().median()) if len(df) else 0.0,
         "median_tfs_per_target": float(df.groupby("target").size().median()) if len(df) else 0.0,
     }
+
+
+def _text_of(path: Path) -> str:
+    """The text of a (possibly gzipped) table; raises naming the file if it is empty or binary."""
+    import gzip
+
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise DataValidationError(f"{path}: a broken gzip file ({exc})") from None
+    if not data.strip():
+        raise DataValidationError(f"{path}: the file is empty; expected a table with a header "
+                                  f"({', '.join(PRIOR_FORMATS['decoupler'])})")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise DataValidationError(f"{path}: binary content (a NUL byte at offset {nul}); expected a text table "
+                                  "(TSV or CSV, optionally gzipped)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataValidationError(f"{path}: not UTF-8 text (byte {exc.start}); expected a TSV or CSV table") from None
+
+
+def read_prior_file(path, format: str = "auto") -> pd.DataFrame:
+    """Read a user's prior network file into the tidy ``source, target, weight`` table.
+
+    Accepted formats (TSV or CSV, detected from the header line; optionally gzipped):
+
+    * ``decoupler`` — columns ``source, target, weight`` (other columns, e.g. ``PMID``, are
+      ignored); ``weight`` is +1 (activation) or -1 (repression);
+    * ``lembas_rnn`` — the LEMBAS-RNN benchmark's ``TF, Gene, Interaction`` with ±1.
+
+    Exact duplicate rows are merged; self-loops (a TF regulating itself) are kept.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    format : {"auto", "decoupler", "lembas_rnn"}
+        ``auto`` detects the format from the column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source, target, weight`` (weight ±1.0, one row per directed edge).
+
+    Raises
+    ------
+    grnbench.errors.MissingDataError
+        If the file does not exist.
+    grnbench.errors.DataValidationError
+        For an empty, binary or header-only file; missing or renamed columns; weights that are
+        not +1/-1 (text, 0, NaN, ±2); empty gene names; the same edge with opposite signs; or a
+        network made only of self-loops. Each message names the file and the row or value.
+    """
+    import io
+
+    from ..errors import MissingDataError, format_names
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingDataError(f"{path}: prior file not found")
+    text = _text_of(path)
+    header = text.splitlines()[0]
+    sep = "\t" if "\t" in header else ","
+    try:
+        raw = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise DataValidationError(f"{path}: not a readable {'TSV' if sep == chr(9) else 'CSV'} table ({exc})") from None
+    cols = [str(c).strip() for c in raw.columns]
+    raw.columns = cols
+    if format == "auto":
+        format = next((f for f, need in PRIOR_FORMATS.items() if set(need) <= set(cols)), None)
+        if format is None:
+            raise DataValidationError(
+                f"{path}: columns {format_names(cols)} match no accepted prior format; expected "
+                + " or ".join(f"{name} ({', '.join(need)})" for name, need in PRIOR_FORMATS.items()))
+    if format not in PRIOR_FORMATS:
+        raise DataValidationError(f"{path}: unknown prior format {format!r}; accepted: {', '.join(PRIOR_FORMATS)}")
+    src, tgt, wcol = PRIOR_FORMATS[format]
+    missing = [c for c in (src, tgt, wcol) if c not in cols]
+    if missing:
+        raise DataValidationError(f"{path}: missing column(s) {format_names(missing)} of the {format} format "
+                                  f"({src}, {tgt}, {wcol}); found {format_names(cols)}")
+    if raw.empty:
+        raise DataValidationError(f"{path}: a header but no edges")
+    df = pd.DataFrame({"source": raw[src].str.strip(), "target": raw[tgt].str.strip(), "weight": raw[wcol].str.strip()})
+    line = df.index.to_numpy() + 2  # file line of each row (header = line 1)
+    for col, name in (("source", src), ("target", tgt)):
+        empty = df[col] == ""
+        if empty.any():
+            raise DataValidationError(f"{path}: column {name!r} is empty on line {int(line[empty.to_numpy()][0])}")
+    weight = pd.to_numeric(df["weight"], errors="coerce")
+    bad = ~weight.isin([1.0, -1.0])
+    if bad.any():
+        k = int(np.flatnonzero(bad.to_numpy())[0])
+        value = df["weight"].iloc[k]
+        why = "is empty" if value == "" else "is not a number" if np.isnan(weight.iloc[k]) else "is not +1 or -1"
+        raise DataValidationError(
+            f"{path}: column {wcol!r} on line {int(line[k])} ({df['source'].iloc[k]} -> {df['target'].iloc[k]}) "
+            f"{why}: {value!r}. The weight's sign is the mode of regulation: +1 activation, -1 repression "
+            f"({int(bad.sum())} bad row(s) in all)")
+    df["weight"] = weight.astype(float)
+    df = df.drop_duplicates()
+    conflict = df.duplicated(["source", "target"], keep=False)
+    if conflict.any():
+        edges = [f"{s}->{t}" for s, t in df.loc[conflict, ["source", "target"]].drop_duplicates().itertuples(index=False)]
+        raise DataValidationError(f"{path}: edge(s) {format_names(edges)} appear with both signs (+1 and -1); "
+                                  "keep one sign per edge")
+    if (df["source"] == df["target"]).all():
+        raise DataValidationError(f"{path}: every edge is a self-loop (a gene regulating itself); a prior needs "
+                                  "TF -> target edges between different genes")
+    return df.reset_index(drop=True)

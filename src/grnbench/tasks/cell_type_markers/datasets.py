@@ -12,10 +12,7 @@ from ...data import load_dataset
 from ...data.validation import dense
 from ...errors import DataValidationError, format_names
 
-__all__ = ["CellTypeData", "prepare", "LABELS"]
-
-#: Label column per dataset (``obs``).
-LABELS = {"pbmc68k_reduced": "cell_type", "kang_ifnb": "cell_type", "yan2013_embryo": "cell_type"}
+__all__ = ["CellTypeData", "prepare"]
 
 
 @dataclass
@@ -29,11 +26,23 @@ class CellTypeData:
         Cells x genes, dense float32 log-scale ``.X``; ``obs['label']`` holds the cell type.
     label_key : str
         The ``obs`` column the labels come from.
+    caps : tuple, optional
+        ``(min_cluster_size, test_cap, val_cap, train_cap)`` of the capped split (default per dataset).
+    ood : dict, optional
+        Held-out condition of the ``ood`` split (``obs_key``, ``test``[, ``train``]).
     """
 
     dataset: str
     adata: ad.AnnData
     label_key: str
+    caps: tuple | None = None
+    ood: dict | None = None
+
+    @property
+    def counts(self) -> dict:
+        """Cells, genes and classes (``counts.csv``)."""
+        return {"dataset": self.dataset, "cells": int(self.adata.n_obs), "genes": int(self.adata.n_vars),
+                "classes": int(self.labels.nunique())}
 
     @property
     def labels(self) -> pd.Series:
@@ -52,24 +61,29 @@ class CellTypeData:
 
 
 def prepare(dataset: str, label_key: str | None = None, adata: ad.AnnData | None = None) -> CellTypeData:
-    """Load a dataset and attach its cell-type labels.
+    """Load a dataset and attach its cell-type labels (settings from the dataset's card).
 
     Parameters
     ----------
     dataset : str
         Dataset id.
     label_key : str, optional
-        ``obs`` column with the labels (default :data:`LABELS`).
+        ``obs`` column with the labels (default: the card's ``label_key``, else ``cell_type``).
     adata : anndata.AnnData, optional
-        Use this object instead of loading ``dataset`` (tests).
+        Use this object instead of loading ``dataset`` (tests; the card is then not read).
 
     Raises
     ------
     grnbench.errors.DataValidationError
         If the label column is missing or has missing values, or the matrix has NaN.
     """
-    adata = load_dataset(dataset) if adata is None else adata
-    key = label_key or LABELS.get(dataset, "cell_type")
+    spec = None
+    if adata is None:
+        from ...registry import get_dataset
+
+        spec = get_dataset(dataset)
+        adata = load_dataset(dataset)
+    key = label_key or (spec.label_key if spec else None) or "cell_type"
     if key not in adata.obs.columns:
         raise DataValidationError(f"{dataset}: label column {key!r} is missing from obs (have {list(adata.obs.columns)})")
     labels = adata.obs[key]
@@ -82,4 +96,8 @@ def prepare(dataset: str, label_key: str | None = None, adata: ad.AnnData | None
     out = ad.AnnData(X=x, obs=adata.obs.copy(), var=pd.DataFrame(index=adata.var_names.copy()))
     out.obs["label"] = labels.astype(str).astype("category")
     out.uns["scale"] = adata.uns.get("scale", "")
-    return CellTypeData(dataset=dataset, adata=out, label_key=key)
+    caps, ood = None, None
+    if spec is not None:
+        caps = tuple(spec.task_settings("cell_type_markers").get("caps") or ()) or None
+        ood = spec.ood if spec.ood and spec.ood["obs_key"] != key else None  # a held-out condition, not a label
+    return CellTypeData(dataset=dataset, adata=out, label_key=key, caps=caps, ood=ood)

@@ -6,7 +6,7 @@ Every factory returns an unfitted estimator whose ``fit(X, y, validation=None)``
 
 from __future__ import annotations
 
-from ...models.selector import LinearRanker, RandomRanker, SelectorMLPClassifier, WilcoxonRanker
+from .estimators import LinearRanker, RandomRanker, SelectorMLPClassifier, WilcoxonRanker
 from ...registry import register_model
 
 TASK = "cell_type_markers"
@@ -17,12 +17,19 @@ SELECTOR_GRID = {"l1": [3e-3, 1e-2, 3e-2], "hidden": [(64,), (256,)]}
 TUNE_KS = (8, 16, 32)
 
 
-@register_model("selector_mlp", task=TASK, is_baseline=False, stochastic=True,
+@register_model("selector_mlp", task=TASK, is_baseline=False, stochastic=True, controls=("random",),
                 reference="SelectorMLP (the seed); cf. Covert et al. 2023, doi:10.1038/s41467-023-37392-1",
                 description="MLP with an L1-penalised per-gene selection layer; genes ranked by |weight|; "
                             "L1 strength and hidden sizes tuned on validation accuracy with the top 8/16/32 genes kept")
 def selector_mlp(data):
     return SelectorMLPClassifier(param_grid=SELECTOR_GRID, tune_ks=TUNE_KS)
+
+
+@register_model("wilcoxon_markers", task=TASK, is_baseline=True, stochastic=False,
+                reference="scanpy rank_genes_groups (Wolf et al. 2018, doi:10.1186/s13059-017-1382-0)",
+                description="Wilcoxon marker genes per cell type on training cells, merged round-robin")
+def wilcoxon_markers(data):
+    return WilcoxonRanker()
 
 
 @register_model("linear_svm", task=TASK, is_baseline=True, stochastic=False,
@@ -40,14 +47,7 @@ def logreg_l1(data):
     return LinearRanker(kind="logreg_l1", C_grid=(0.01, 0.1, 1.0), tune_ks=TUNE_KS)
 
 
-@register_model("wilcoxon_markers", task=TASK, is_baseline=True, stochastic=False,
-                reference="scanpy rank_genes_groups (Wolf et al. 2018, doi:10.1186/s13059-017-1382-0)",
-                description="Wilcoxon marker genes per cell type on training cells, merged round-robin")
-def wilcoxon_markers(data):
-    return WilcoxonRanker()
-
-
-@register_model("random", task=TASK, is_baseline=True, stochastic=True,
+@register_model("random", task=TASK, is_baseline=True, stochastic=True, chance=True,
                 reference="random gene order (control)", description="a random gene order; 5 orders per split")
 def random(data):
     return RandomRanker()

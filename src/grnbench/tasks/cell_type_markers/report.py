@@ -1,7 +1,7 @@
 """Read the cell-type-marker results of a profile and turn them into tables and verdicts.
 
 The report notebook calls these functions; they read only the tables written by the fit
-stages (:func:`grnbench.tasks.cell_type_markers.benchmark.save_benchmark`), never the data.
+stages (:func:`grnbench.engine.save`), never the data.
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ...registry import display_order, get_model
 from ...report import fmt_interval, load_tables
-from .benchmark import AGGREGATE_SEED, headline
+from ...results import AGGREGATE_SEED, headline
 
-__all__ = ["MODEL_ORDER", "MarkerResults", "load_results", "k_table", "verdict", "marker_table", "fit_time_table",
-           "top_genes"]
+__all__ = ["MarkerResults", "load_results", "k_table", "verdict", "marker_table", "fit_time_table", "top_genes"]
 
 TASK = "cell_type_markers"
-#: Display order: the random control, the marker and linear rankings, then the seed system.
-MODEL_ORDER = ["random", "wilcoxon_markers", "linear_svm", "logreg_l1", "selector_mlp"]
 
 
 @dataclass
@@ -37,8 +35,8 @@ class MarkerResults:
 
     @property
     def models(self) -> list[str]:
-        present = list(dict.fromkeys(self.metrics["model"]))
-        return [m for m in MODEL_ORDER if m in present] + [m for m in present if m not in MODEL_ORDER]
+        """Models present, in the registry's display order (chance control first)."""
+        return display_order(TASK, self.metrics["model"])
 
 
 def load_results(results_dir: str | Path, datasets: list[str]) -> MarkerResults:
@@ -81,7 +79,7 @@ def k_table(res: MarkerResults, metric: str = "accuracy", ks=(8, 16, 32, 64), di
 
 
 def verdict(res: MarkerResults, split: str, metric: str = "accuracy") -> str:
-    """Plain-language verdict for one split: SelectorMLP against the best linear/marker ranking and random.
+    """Plain-language verdict for one split: the non-control rankings against the best control ranking and chance.
 
     One sentence per dataset: the paired bootstrap difference (95% CI over test cells) at each
     small k, and a count of wins, ties and losses. A ranking beats another only when the CI
@@ -92,18 +90,20 @@ def verdict(res: MarkerResults, split: str, metric: str = "accuracy") -> str:
         return f"No `{split}` split in this run."
     lines, tally = [], {"better": 0, "no difference": 0, "worse": 0}
     for ds, sub in p.groupby("dataset", sort=False):
-        vs_ref = sub[sub["reference"] != "random"]
-        vs_rand = sub[sub["reference"] == "random"]
+        chance = [get_model(r, TASK).chance for r in sub["reference"]]
+        vs_ref, vs_rand = sub[[not c for c in chance]], sub[chance]
         parts = [f"k={int(r.k)} vs `{r.reference}`: {fmt_interval(r.diff, r.ci_low, r.ci_high, signed=True)} "
                  f"({r.verdict})" for r in vs_ref.itertuples()]
         for r in vs_ref.itertuples():
             tally[r.verdict] += 1
         rand = ", ".join(f"k={int(r.k)} {r.diff:+.3f} ({r.verdict})" for r in vs_rand.itertuples())
-        lines.append(f"- **{ds}** — {metric} of `selector_mlp` minus the best linear/marker ranking at that k: "
+        models = ", ".join(f"`{m}`" for m in dict.fromkeys(sub["model"]))
+        lines.append(f"- **{ds}** — {metric} of {models} minus the best control ranking at that k: "
                      + "; ".join(parts) + (f". Against random genes: {rand}." if rand else "."))
     n = sum(tally.values())
     ks = ", ".join(str(int(k)) for k in sorted(set(p["k"])))
-    summary = (f"Over {n} comparisons (datasets × k ∈ {{{ks}}}), SelectorMLP's ranking is better in "
+    names = " and ".join(f"`{m}`" for m in dict.fromkeys(p["model"]))
+    summary = (f"Over {n} comparisons (datasets × k ∈ {{{ks}}}), the ranking of {names} is better in "
                f"{tally['better']}, indistinguishable in {tally['no difference']} and worse in {tally['worse']}.")
     return summary + "\n\n" + "\n".join(lines)
 

@@ -3,9 +3,10 @@
 * ``capped`` — the seed's class-capped split: classes with fewer than ``min_cluster_size``
   cells are dropped; within each class cells are shuffled (seeded) and assigned to test,
   validation and train with per-class fractions *and* caps, so large classes do not dominate.
-* ``ood`` — Kang 2018: genes are selected and models trained on control cells (capped split
-  of the control cells into train/validation), and tested on all IFN-beta-stimulated cells of
-  the retained classes: the classifier must survive a strong perturbation.
+* ``ood`` — the card's held-out condition (Kang 2018: genes are selected and models trained on
+  control cells, capped split of the control cells into train/validation, and tested on all
+  IFN-beta-stimulated cells of the retained classes): the classifier must survive a strong
+  perturbation.
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ import pandas as pd
 
 from ...errors import DataValidationError, UnknownIdError, format_names
 
-__all__ = ["SPLITS", "make_split", "CAPS", "OOD"]
+__all__ = ["SPLITS", "make_split", "DEFAULT_CAPS"]
 
 SPLITS = ("capped", "ood")
 
-#: Default caps per dataset: (min_cluster_size, test_cap, val_cap, train_cap).
-CAPS = {"pbmc68k_reduced": (15, 40, 20, 200), "kang_ifnb": (50, 60, 30, 300), "yan2013_embryo": (5, 6, 3, 30)}
-
-#: The ``ood`` split: obs column, training value(s), test value(s).
-OOD = {"kang_ifnb": {"obs_key": "condition", "train": ["control"], "test": ["stimulated"]}}
+#: Caps of datasets whose card sets none: (min_cluster_size, test_cap, val_cap, train_cap).
+DEFAULT_CAPS = (10, 50, 25, 250)
 
 
 def _capped(labels: pd.Series, rng, min_cluster_size, test_cap, val_cap, train_cap, test_fraction, val_fraction,
@@ -43,7 +41,8 @@ def _capped(labels: pd.Series, rng, min_cluster_size, test_cap, val_cap, train_c
 
 
 def make_split(obs: pd.DataFrame, split: str, *, dataset: str = "", seed: int = 0, caps: tuple | None = None,
-               test_fraction: float = 0.2, val_fraction: float = 0.15, label_key: str = "label") -> pd.Series:
+               test_fraction: float = 0.2, val_fraction: float = 0.15, label_key: str = "label",
+               ood: dict | None = None) -> pd.Series:
     """Label cells ``train`` / ``val`` / ``test`` / ``drop``.
 
     Parameters
@@ -52,15 +51,18 @@ def make_split(obs: pd.DataFrame, split: str, *, dataset: str = "", seed: int = 
         Cell annotations with the label column.
     split : {"capped", "ood"}
     dataset : str
-        Selects the default caps and the ``ood`` definition.
+        Dataset id (for messages).
     seed : int
         Seed of the shuffles.
     caps : tuple, optional
-        ``(min_cluster_size, test_cap, val_cap, train_cap)``.
+        ``(min_cluster_size, test_cap, val_cap, train_cap)`` (the card's; default :data:`DEFAULT_CAPS`).
     test_fraction, val_fraction : float
         Per-class shares before the caps apply.
     label_key : str
         Label column.
+    ood : dict, optional
+        ``{"obs_key": column, "test": [values], "train": [values]}`` of the ``ood`` split
+        (the card's ``ood`` rule; without ``train``, every other value trains).
 
     Returns
     -------
@@ -79,21 +81,24 @@ def make_split(obs: pd.DataFrame, split: str, *, dataset: str = "", seed: int = 
     if label_key not in obs.columns:
         raise DataValidationError(f"{dataset}: label column {label_key!r} is missing (have {list(obs.columns)})")
     labels = obs[label_key].astype(str)
-    min_size, test_cap, val_cap, train_cap = caps or CAPS.get(dataset, (10, 50, 25, 250))
+    min_size, test_cap, val_cap, train_cap = caps or DEFAULT_CAPS
     if min_size < 3:
         raise DataValidationError("min_cluster_size must be >= 3 (a class needs train, validation and test cells)")
     rng = np.random.default_rng(seed)
     if split == "capped":
         out = _capped(labels, rng, min_size, test_cap, val_cap, train_cap, test_fraction, val_fraction)
     elif split == "ood":
-        spec = OOD.get(dataset)
+        spec = ood
         if spec is None:
-            raise UnknownIdError(f"split 'ood' is not defined for dataset {dataset!r}; defined for: {', '.join(OOD)}")
+            raise UnknownIdError(f"split 'ood' is not defined for dataset {dataset!r}: its card has no 'ood' rule "
+                                 "on a column other than the labels")
         key = spec["obs_key"]
         if key not in obs.columns:
             raise DataValidationError(f"{dataset}: obs column {key!r} for the ood split is missing")
-        source = obs[key].astype(str).isin(spec["train"]).to_numpy()
-        target = obs[key].astype(str).isin(spec["test"]).to_numpy()
+        values = obs[key].astype(str)
+        target = values.isin([str(v) for v in spec["test"]]).to_numpy()
+        train = spec.get("train")
+        source = values.isin([str(v) for v in train]).to_numpy() if train else ~target
         out = pd.Series("drop", index=obs.index, dtype=object)
         out[source] = _capped(labels[source], rng, min_size, 0, val_cap, train_cap, 0.0, val_fraction, test=False)
         kept = set(labels[source][out[source] != "drop"])

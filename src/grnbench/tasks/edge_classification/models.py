@@ -2,12 +2,12 @@
 
 Each factory receives the task's :class:`~grnbench.tasks.edge_classification.datasets.EdgeData`
 (with ``gene_features`` attached by the benchmark) and returns an unfitted estimator on pair
-tables (see :mod:`grnbench.models.edges`).
+tables (see :mod:`.estimators`).
 """
 
 from __future__ import annotations
 
-from ...models.edges import DegreeScorer, PairFeatureClassifier, RandomScorer, TwoTowerClassifier, TwoTowerEnsemble
+from .estimators import DegreeScorer, PairFeatureClassifier, RandomScorer, TwoTowerClassifier, TwoTowerEnsemble
 from ...registry import register_model
 
 TASK = "edge_classification"
@@ -22,7 +22,8 @@ def _two_tower(data, **extra):
     return TwoTowerClassifier(gene_features=data.gene_features, **{**TWO_TOWER_DEFAULTS, **extra})
 
 
-@register_model("two_tower", task=TASK, is_baseline=False, stochastic=True,
+@register_model("two_tower", task=TASK, is_baseline=False, stochastic=True, controls=("degree", "pair_xgb"),
+                ablations={"inputs": ("embedding", "expression")},
                 reference="two-tower TF-target MLP with learnable gene embeddings (the seed); cosine / tau scoring",
                 description="learnable gene embedding + expression profile -> TF and target MLP towers -> "
                             "cos(u, v) / tau -> sigmoid; BCE, early stopping on validation")
@@ -30,7 +31,8 @@ def two_tower(data):
     return _two_tower(data)
 
 
-@register_model("two_tower_ensemble", task=TASK, is_baseline=False, stochastic=False,
+@register_model("two_tower_ensemble", task=TASK, is_baseline=False, stochastic=False, ensemble_of="two_tower",
+                controls=("degree", "pair_xgb", "two_tower"),
                 reference="the seed's 5-model ensemble", description="mean probability of 5 two-tower seeds")
 def two_tower_ensemble(data):
     return TwoTowerEnsemble(base=_two_tower(data), n_members=5)
@@ -57,7 +59,7 @@ def pair_xgb(data):
     return PairFeatureClassifier(expression=data.expression, kind="xgb")
 
 
-@register_model("random", task=TASK, is_baseline=True, stochastic=False,
+@register_model("random", task=TASK, is_baseline=True, stochastic=False, chance=True,
                 reference="uniform random scores (control)", description="chance level")
 def random(data):
     return RandomScorer()

@@ -1,7 +1,7 @@
 """Read the edge-classification results of a profile and turn them into tables and verdicts.
 
 The report notebook calls these functions; they read only the tables written by the fit
-stages (:func:`grnbench.tasks.edge_classification.benchmark.save_benchmark`), never the data.
+stages (:func:`grnbench.engine.save`), never the data.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...report import fmt_interval, load_tables
-from .benchmark import AGGREGATE_SEED, CONTROLS, headline
+from ...registry import display_order, get_model
+from ...report import fmt_interval, interval_table, load_tables, seed_spread
+from ...results import headline
 
-__all__ = ["MODEL_ORDER", "EdgeResults", "load_results", "interval_table", "verdict", "seed_spread", "ablation_table",
+__all__ = ["EdgeResults", "load_results", "interval_table", "verdict", "seed_spread", "ablation_table",
            "timing_table", "per_tf_summary"]
 
 TASK = "edge_classification"
-#: Display order: controls first, then the seed system.
-MODEL_ORDER = ["random", "degree", "pair_logreg", "pair_xgb", "two_tower", "two_tower_ensemble"]
 
 
 @dataclass
@@ -32,8 +31,13 @@ class EdgeResults:
     paired: pd.DataFrame
     per_tf: pd.DataFrame
     ablation: pd.DataFrame
-    timing: pd.DataFrame
+    fits: pd.DataFrame
     counts: pd.DataFrame
+
+    @property
+    def models(self) -> list[str]:
+        """Models present, in the registry's display order (controls first)."""
+        return display_order(TASK, self.metrics["model"])
 
 
 def load_results(results_dir: str | Path, datasets: list[str]) -> EdgeResults:
@@ -44,33 +48,22 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> EdgeResults:
     FileNotFoundError
         If a dataset's tables are missing (run its fit stage first); the message names the file.
     """
-    t = load_tables(results_dir, TASK, datasets, ("metrics", "splits", "paired", "timing", "counts"),
+    t = load_tables(results_dir, TASK, datasets, ("metrics", "splits", "paired", "fits", "counts"),
                     ("per_tf", "ablation"))
     return EdgeResults(metrics=t["metrics"], headline=headline(t["metrics"]), splits=t["splits"], paired=t["paired"],
-                       per_tf=t["per_tf"], ablation=t["ablation"], timing=t["timing"], counts=t["counts"])
-
-
-def interval_table(head: pd.DataFrame, metrics=("auroc", "auprc", "auprc_ratio"), digits: int = 3) -> pd.DataFrame:
-    """``value [ci_low, ci_high]`` per (dataset, split, model) and metric, controls first."""
-    df = head[head["metric"].isin(metrics)].copy()
-    df["cell"] = [fmt_interval(v, lo, hi, digits) for v, lo, hi in zip(df["value"], df["ci_low"], df["ci_high"])]
-    wide = df.pivot_table(index=["dataset", "split", "model"], columns="metric", values="cell", aggfunc="first")
-    wide = wide.reindex(columns=list(metrics))
-    wide = wide.reindex(sorted(wide.index, key=lambda i: (i[0], i[1], MODEL_ORDER.index(i[2])
-                                                          if i[2] in MODEL_ORDER else 99)))
-    wide.columns.name = None
-    return wide
+                       per_tf=t["per_tf"], ablation=t["ablation"], fits=t["fits"], counts=t["counts"])
 
 
 def verdict(res: EdgeResults, split: str, metric: str = "auroc") -> str:
-    """Plain-language verdict for one split: does the two-tower beat ``degree`` and ``pair_xgb``, by how much?
+    """Plain-language verdict for one split: do the non-control models beat the controls, by how much?
 
     One line per dataset with the paired bootstrap difference (95% CI over test pairs) of the
-    seed-averaged two-tower and of the ensemble against each control. "Beats" only when the CI
+    seed-averaged two-tower and of the ensemble against each control they were compared with
+    (the best control and the controls their registry entries name). "Beats" only when the CI
     excludes zero.
     """
     p = res.paired[(res.paired["split"] == split) & (res.paired["metric"] == metric)
-                   & res.paired["reference"].isin(CONTROLS)]
+                   & [get_model(r, TASK).is_baseline for r in res.paired["reference"]]]
     if p.empty:
         return f"No `{split}` split in this run."
     lines, tally = [], {"better": 0, "no difference": 0, "worse": 0}
@@ -90,15 +83,6 @@ def verdict(res: EdgeResults, split: str, metric: str = "auroc") -> str:
     return summary + "\n\n" + "\n".join(lines)
 
 
-def seed_spread(res: EdgeResults, metrics=("auroc", "auprc_ratio", "f1")) -> pd.DataFrame:
-    """Two-tower seed robustness: mean and sd over seeds of each metric, per dataset and split."""
-    m = res.metrics[(res.metrics["model"] == "two_tower") & (res.metrics["seed"] != AGGREGATE_SEED)
-                    & res.metrics["metric"].isin(metrics)]
-    out = m.groupby(["dataset", "split", "metric"])["value"].agg(["mean", "std", "count"]).rename(
-        columns={"std": "sd", "count": "seeds"})
-    return out.reset_index()
-
-
 def ablation_table(res: EdgeResults) -> pd.DataFrame:
     """AUROC and AUPRC ratio (mean ± sd over seeds) of the two-tower with embeddings only, expression only, both."""
     if res.ablation.empty:
@@ -111,10 +95,12 @@ def ablation_table(res: EdgeResults) -> pd.DataFrame:
 
 
 def timing_table(res: EdgeResults) -> pd.DataFrame:
-    """Mean fit seconds and seconds per 1,000 scored pairs per model (2 CPU cores)."""
-    t = res.timing.groupby(["dataset", "model"])[["train_pairs", "fit_seconds", "seconds_per_1000_pairs"]].mean()
-    t = t.reset_index()
-    t["order"] = t["model"].map({m: i for i, m in enumerate(MODEL_ORDER)})
+    """Mean training pairs, fit seconds and seconds per 1,000 scored pairs per model (2 CPU cores)."""
+    f = res.fits.assign(train_pairs=res.fits["n_train"],
+                        seconds_per_1000_pairs=1000 * res.fits["predict_seconds"] / res.fits["n_test"])
+    t = f.groupby(["dataset", "model"])[["train_pairs", "fit_seconds", "seconds_per_1000_pairs"]].mean().reset_index()
+    rank = {m: i for i, m in enumerate(res.models)}
+    t["order"] = t["model"].map(rank)
     return t.sort_values(["dataset", "order"]).drop(columns="order").set_index(["dataset", "model"])
 
 
@@ -124,5 +110,5 @@ def per_tf_summary(res: EdgeResults) -> pd.DataFrame:
         return pd.DataFrame()
     g = res.per_tf.groupby(["dataset", "split", "model"])["auroc"]
     out = pd.DataFrame({"tfs": g.size(), "median": g.median(), "q25": g.quantile(0.25), "q75": g.quantile(0.75)})
-    return out.reindex(sorted(out.index, key=lambda i: (i[0], i[1], MODEL_ORDER.index(i[2])
-                                                        if i[2] in MODEL_ORDER else 99)))
+    rank = {m: i for i, m in enumerate(res.models)}
+    return out.reindex(sorted(out.index, key=lambda i: (i[0], i[1], rank.get(i[2], len(rank)))))

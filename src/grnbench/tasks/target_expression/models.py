@@ -7,7 +7,7 @@ unfitted estimator with ``fit(X, Y, validation=None)`` / ``predict(X)``.
 from __future__ import annotations
 
 from ...models import MLR, BatchedXGBRF, MeanRegressor, MLPRegressor, ParentRidge, RidgeAllTFs, TunedXGBRF
-from ...models.lembas import LembasRegressor
+from .lembas import LembasRegressor
 from ...registry import register_model
 
 TASK = "target_expression"
@@ -64,7 +64,7 @@ def mlp(data):
     return MLPRegressor(param_grid=MLP_GRID)
 
 
-@register_model("lembas_seed", task=TASK, is_baseline=False, stochastic=True,
+@register_model("lembas_seed", task=TASK, is_baseline=False, stochastic=True, controls=("ridge_parents", "mlr"),
                 reference="LEMBAS-RNN benchmark settings (Langridge 2026); Nilsson et al. 2022, doi:10.1038/s41467-022-30684-y",
                 description="LEMBAS RNN with the seed's settings: max_steps=10, target_steps=150, exp_factor=50, "
                             "leak=0.01, tolerance 1e-20 (spectral target 0.736)")
@@ -73,7 +73,7 @@ def lembas_seed(data):
                            exp_factor=50.0, leak=0.01, updates=800)
 
 
-@register_model("lembas", task=TASK, is_baseline=False, stochastic=True,
+@register_model("lembas", task=TASK, is_baseline=False, stochastic=True, controls=("ridge_parents", "mlr"),
                 reference="Nilsson et al. 2022, doi:10.1038/s41467-022-30684-y",
                 description="LEMBAS RNN run to a steady state: up to 150 steps, tol 1e-6, spectral target 0.940 "
                             "(epsilon 1e-4, 150 steps), exp_factor=20")

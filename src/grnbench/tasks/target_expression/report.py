@@ -12,17 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from ... import paths
-from ...registry import get_metric, get_model
-from ...report import RichText, load_tables
-from ...results import read_table
-from .benchmark import headline
+from ...registry import display_order, get_metric, get_model
+from ...report import RichText, interval_table, load_tables, seed_spread
+from ...results import headline, read_table
 
-__all__ = ["ligand_screen_summary", "rnn_verdict", "steady_state_summary", "RichText", "TaskResults", "load_results", "interval_table", "verdicts", "seed_spread", "time_ratio", "best_table",
-           "mlr_note", "MODEL_ORDER"]
+__all__ = ["ligand_screen_summary", "controls_verdict", "steady_state_summary", "RichText", "TaskResults",
+           "load_results", "interval_table", "verdicts", "seed_spread", "time_ratio", "best_table", "mlr_note"]
 
 TASK = "target_expression"
-#: Display order: controls first, then the seed's baselines, then the neural model.
-MODEL_ORDER = ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "mlp", "lembas_seed", "lembas"]
 
 
 @dataclass
@@ -41,8 +38,8 @@ class TaskResults:
 
     @property
     def models(self) -> list[str]:
-        present = list(dict.fromkeys(self.metrics["model"]))
-        return [m for m in MODEL_ORDER if m in present] + [m for m in present if m not in MODEL_ORDER]
+        """Models present, in the registry's display order (controls first)."""
+        return display_order(TASK, self.metrics["model"])
 
 
 def load_results(results_dir: str | Path, datasets: list[str]) -> TaskResults:
@@ -58,33 +55,6 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> TaskResults:
     return TaskResults(metrics=t["metrics"], headline=headline(t["metrics"]), per_gene=t["per_gene"],
                        predictions=t["predictions"], paired=t["paired"], counts=t["counts"], shap=t["shap_summary"],
                        shap_importance=t["shap_importance"], steady_state=t["steady_state"])
-
-
-def interval_table(head: pd.DataFrame, metrics=("r2_flat", "r2_uniform", "pearson_r"), digits: int = 3,
-                   order=None) -> pd.DataFrame:
-    """Wide table ``value [ci_low, ci_high]`` per (dataset, split, model) and metric.
-
-    Parameters
-    ----------
-    head : pandas.DataFrame
-        Headline rows (one per dataset, split, model, metric).
-    metrics : tuple of str
-        Columns to show.
-    digits : int
-        Rounding of the printed numbers.
-    order : list of str, optional
-        Model order.
-    """
-    df = head[head["metric"].isin(metrics)].copy()
-    fmt = f"{{:.{digits}f}}"
-    df["cell"] = [f"{fmt.format(v)} [{fmt.format(lo)}, {fmt.format(hi)}]"
-                  for v, lo, hi in zip(df["value"], df["ci_low"], df["ci_high"])]
-    wide = df.pivot_table(index=["dataset", "split", "model"], columns="metric", values="cell", aggfunc="first")
-    wide = wide.reindex(columns=list(metrics))
-    if order:
-        wide = wide.reindex(sorted(wide.index, key=lambda k: (k[0], k[1], order.index(k[2]) if k[2] in order else 99)))
-    wide.columns.name = None
-    return wide
 
 
 def _fmt(v, lo, hi):
@@ -125,13 +95,6 @@ def verdicts(res: TaskResults, metric: str = "r2_flat") -> dict[str, str]:
             lines.append(" ".join(parts))
         out[split] = "\n\n".join(lines)
     return out
-
-
-def seed_spread(metrics: pd.DataFrame, metric: str = "r2_flat") -> pd.DataFrame:
-    """Mean and standard deviation over seeds of stochastic models (per-seed rows only)."""
-    per_seed = metrics[(metrics["metric"] == metric) & (metrics["seed"] >= 0)]
-    agg = per_seed.groupby(["dataset", "split", "model"])["value"].agg(["count", "mean", "std"])
-    return agg[agg["count"] > 1].rename(columns={"count": "seeds"}).round(4)
 
 
 def time_ratio(res: TaskResults, a: str = "xgbrf", b: str = "xgbrf_seed") -> pd.DataFrame:
@@ -186,17 +149,18 @@ def mlr_note(res: TaskResults) -> str:
     return "\n\n".join(lines)
 
 
-def rnn_verdict(res: TaskResults, metric: str = "r2_flat") -> str:
-    """Markdown: each LEMBAS variant against ``ridge_parents`` (same parents, linear) and ``mlr``."""
-    pr = res.paired[(res.paired["metric"] == metric) & res.paired["model"].str.startswith("lembas")
-                    & res.paired["reference"].isin(["ridge_parents", "mlr"])]
+def controls_verdict(res: TaskResults, metric: str = "r2_flat") -> str:
+    """Markdown: each model against the controls its registry entry names (e.g. LEMBAS against
+    ``ridge_parents``, a linear model on the same parents, and ``mlr``)."""
+    pr = res.paired[(res.paired["metric"] == metric)
+                    & [r in get_model(m, TASK).controls for m, r in zip(res.paired["model"], res.paired["reference"])]]
     words = {"better": "beats", "worse": "is worse than", "no difference": "is not distinguishable from"}
     lines = []
     for (ds, split), g in pr.groupby(["dataset", "split"], sort=False):
         parts = [f"`{r['model']}` {words[r['verdict']]} `{r['reference']}` "
                  f"(Δ{metric} {_fmt(r['diff'], r['ci_low'], r['ci_high'])})" for _, r in g.iterrows()]
         lines.append(f"**{ds}, {split}**: " + "; ".join(parts) + ".")
-    return "\n\n".join(lines) if lines else "No LEMBAS runs in this profile."
+    return "\n\n".join(lines) if lines else "No model with named controls ran in this profile."
 
 
 def steady_state_summary(res: TaskResults, tol: float = 1e-6) -> pd.DataFrame:

@@ -7,8 +7,9 @@ from the training pool only and serve tuning and early stopping; models are fitt
 * ``random`` — 80/20 train/test of all cells (seeded), then ``val_fraction`` of the
   training pool as validation (for comparability with published random splits).
 * ``ood`` — a held-out stage, condition or cell type is the test set; the model never sees
-  it: hHEP mature hepatocytes (``stage`` mh1/mh2), Kang IFN-beta-stimulated cells
-  (``condition`` stimulated), pbmc68k one declared cell type.
+  it. The group comes from the dataset card's ``ood`` rule (hHEP mature hepatocytes, ``stage``
+  mh1/mh2; Kang IFN-beta-stimulated cells; pbmc68k CD14+ monocytes), and a study profile can
+  override it (the ``ood`` option of the fit stage).
 """
 
 from __future__ import annotations
@@ -18,17 +19,9 @@ import pandas as pd
 
 from ...errors import DataValidationError, UnknownIdError, format_names
 
-__all__ = ["SPLITS", "OOD_DEFAULTS", "make_split"]
+__all__ = ["SPLITS", "make_split"]
 
 SPLITS = ("random", "ood")
-
-#: Held-out group per dataset for the ``ood`` split (overridable in study.yaml).
-OOD_DEFAULTS = {
-    "hhep": {"obs_key": "stage", "test": ["mh1", "mh2"]},
-    "kang_ifnb": {"obs_key": "condition", "test": ["stimulated"]},
-    "pbmc68k_reduced": {"obs_key": "cell_type", "test": ["CD14+ Monocyte"]},
-}
-
 
 def make_split(
     obs: pd.DataFrame,
@@ -49,7 +42,7 @@ def make_split(
     split : {"random", "ood"}
         Split id.
     dataset : str
-        Dataset id (selects the default held-out group of ``ood``).
+        Dataset id (for messages).
     seed : int
         Seed of the random assignments.
     test_fraction : float
@@ -57,7 +50,7 @@ def make_split(
     val_fraction : float
         Share of the training pool used for validation.
     ood : dict, optional
-        ``{"obs_key": column, "test": [values]}``; default :data:`OOD_DEFAULTS`.
+        ``{"obs_key": column, "test": [values]}`` (the dataset card's ``ood`` rule).
 
     Returns
     -------
@@ -80,9 +73,10 @@ def make_split(
         labels[perm[:n_test]] = "test"
         pool = perm[n_test:]
     elif split == "ood":
-        spec = ood or OOD_DEFAULTS.get(dataset)
+        spec = ood
         if spec is None:
-            raise UnknownIdError(f"split 'ood' has no held-out group declared for dataset {dataset!r}; pass ood=...")
+            raise UnknownIdError(f"split 'ood' has no held-out group declared for dataset {dataset!r}: add an "
+                                 "'ood' rule to its card or pass ood={'obs_key': ..., 'test': [...]}")
         key, held = spec["obs_key"], list(spec["test"])
         if key not in obs.columns:
             raise DataValidationError(f"{dataset}: obs column {key!r} for the ood split is missing (have {list(obs.columns)})")

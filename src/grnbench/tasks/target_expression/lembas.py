@@ -35,8 +35,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..errors import DataValidationError, format_names
-from .base import GeneAwareMixin, seed_everything, show_progress, torch_threads
+from ...errors import DataValidationError, format_names
+from ...models.base import GeneAwareMixin, seed_everything, show_progress, torch_threads
 
 __all__ = ["mml", "mml_derivative", "spectral_radius", "spectral_target", "sign_violation", "network_structure",
            "LembasRegressor", "SteadyState"]

@@ -16,9 +16,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ..errors import DataValidationError, format_names
-from ..metrics.binary import best_f1_threshold
-from .base import EarlyStopping, seed_everything, show_progress, torch_threads
+from ...errors import DataValidationError, format_names
+from ...metrics.binary import best_f1_threshold
+from ...models.base import EarlyStopping, seed_everything, show_progress, torch_threads
 
 __all__ = ["DegreeScorer", "PairFeatureClassifier", "RandomScorer", "TwoTowerClassifier", "TwoTowerEnsemble",
            "check_pairs"]
@@ -153,7 +153,7 @@ class PairFeatureClassifier(_PairModel):
         self.random_state = random_state
 
     def _features(self, X):
-        from ..tasks.edge_classification.features import PairFeaturizer
+        from .features import PairFeaturizer
 
         if getattr(self, "_featurizer", None) is None:
             if self.expression is None:

@@ -20,8 +20,8 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
-from ..errors import DataValidationError
-from .base import (EarlyStopping, GeneAwareMixin, search_validation, seed_everything, show_progress, split_validation,
+from ...errors import DataValidationError
+from ...models.base import (EarlyStopping, GeneAwareMixin, search_validation, seed_everything, show_progress, split_validation,
                    torch_threads)
 
 __all__ = ["SelectorMLPClassifier", "LinearRanker", "WilcoxonRanker", "RandomRanker", "ranking_from_weights",

@@ -1,0 +1,108 @@
+"""Declaration of the ``target_expression`` task for the engine (:mod:`grnbench.engine`).
+
+Data: :class:`~.datasets.TargetExpressionData` (TF expression ``X`` -> target expression ``Y``,
+log scale, with the prior mask) or, for the LEMBAS ligand screen,
+:class:`~.ligand_screen.LigandScreenData` (ligand inputs -> TF activities).
+
+Splits (cells labelled ``train``/``val``/``test`` by :func:`~.splits.make_split`):
+``random``, ``ood`` (a held-out stage, condition or cell type from the dataset card), and
+``cv28`` (the LEMBAS paper's 28-fold cross-validation of the ligand screen; predictions
+pooled over folds). Models fit on ``train`` with ``validation=(X_val, Y_val)`` and predict
+``test``; the primary metric is ``r2_flat``.
+
+Extras (hooks): per-gene test R² (``per_gene``), observed vs predicted for chosen genes
+(``predictions``), per-sample Pearson r across targets (``per_sample``, ligand screen) and the
+forward-pass residuals of recurrent models (``steady_state``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...engine import Context, Fold, Task
+from ...errors import UnknownIdError
+from ...metrics import per_gene_r2
+from .splits import make_split
+
+__all__ = ["TargetExpression", "TASK"]
+
+
+class TargetExpression(Task):
+    """TF expression -> target-gene expression (the LEMBAS-RNN benchmark)."""
+
+    id = "target_expression"
+    splits = ("random", "ood", "cv28")
+    default_splits = ("random", "ood")
+    primary_metric = "r2_flat"
+    compare_baselines = True
+    #: ``record_genes``: targets whose test predictions are kept ("all" keeps every target);
+    #: ``ood``: override of the held-out group ``{"obs_key": ..., "test": [...]}``;
+    #: ``cv_folds``: subset of the ligand screen's fold ids; ``per_sample``: Pearson r per test unit.
+    options = {"record_genes": (), "ood": None, "cv_folds": None, "per_sample": False}
+
+    def folds(self, ctx: Context, split: str) -> list[Fold]:
+        data = ctx.data
+        if split == "cv28":
+            return self._cv_folds(ctx)
+        if not hasattr(data, "adata"):
+            raise UnknownIdError(f"{data.dataset}: split {split!r} needs cell annotations; this dataset has only 'cv28'")
+        labels = make_split(data.adata.obs, split, dataset=data.dataset, seed=ctx.split_seed,
+                            ood=ctx.options["ood"] or getattr(data, "ood", None))
+        data.adata.obs[f"split_{split}"] = labels
+        train, val, test = ((labels == p).to_numpy() for p in ("train", "val", "test"))
+        return [Fold(train=(data.X(train), data.Y(train)), val=(data.X(val), data.Y(val)), x_test=data.X(test),
+                     y_test=data.Y(test).to_numpy(dtype=float), test_ids=data.adata.obs_names[test],
+                     n_train=int(train.sum()), info={"parts": labels.value_counts().to_dict()})]
+
+    def _cv_folds(self, ctx: Context) -> list[Fold]:
+        data = ctx.data
+        if getattr(data, "folds", None) is None:
+            raise UnknownIdError(f"{data.dataset}: split 'cv28' is defined only for the LEMBAS ligand screen")
+        ids = sorted(data.folds["fold"].unique())
+        chosen = ids if ctx.options["cv_folds"] is None else list(ctx.options["cv_folds"])
+        absent = sorted(set(chosen) - set(ids))
+        if absent:
+            raise UnknownIdError(f"{data.dataset}: fold id(s) {absent} not in the fold table (1..{max(ids)})")
+        out = []
+        for fold in chosen:
+            test = list(data.folds.loc[data.folds["fold"] == fold, "condition"])
+            train = [c for c in data.inputs.index if c not in test]
+            out.append(Fold(train=(data.inputs.loc[train], data.outputs.loc[train]), val=None,
+                            x_test=data.inputs.loc[test], y_test=data.outputs.loc[test].to_numpy(dtype=float),
+                            test_ids=pd.Index(test), n_train=len(train), info={"fold": int(fold)}))
+        return out
+
+    def fold_counts(self, ctx: Context, split: str, folds: list[Fold]) -> dict:
+        if split == "cv28":
+            return {"folds": len(folds), "test": sum(len(f.test_ids) for f in folds)}
+        parts = folds[0].info["parts"]
+        return {p: int(parts.get(p, 0)) for p in ("train", "val", "test")}
+
+    def on_fit(self, ctx, spec, seed, fits, pooled, first_seed) -> None:
+        data, pred = ctx.data, pooled[None]
+        y, cells = ctx.y_test, ctx.test_ids
+        targets = list(getattr(data, "targets", None) or data.outputs.columns)
+        key = {"dataset": ctx.dataset, "split": ctx.split, "model": spec.id, "seed": seed}
+        parents = getattr(data, "parents", None)
+        n_par = parents.sum(axis=0) if parents is not None else np.full(len(targets), np.nan)
+        ctx.add("per_gene", pd.DataFrame({**key, "gene": targets, "r2": per_gene_r2(y, pred), "n_parents": n_par}))
+        record = ctx.options["record_genes"]
+        genes = targets if record == "all" else [g for g in record if g in targets]
+        for g in genes:
+            j = targets.index(g)
+            ctx.add("predictions", pd.DataFrame({**key, "cell": cells, "gene": g, "observed": y[:, j],
+                                                 "predicted": pred[:, j]}))
+        if ctx.options["per_sample"]:
+            r = [np.corrcoef(o, p)[0, 1] if np.std(p) > 0 else np.nan for o, p in zip(y, pred)]
+            fold_of = np.concatenate([[f.fold.info.get("fold", 0)] * len(f.fold.test_ids) for f in fits])
+            ctx.add("per_sample", pd.DataFrame({**key, "sample": cells, "fold": fold_of, "pearson_r": r}))
+        states = [f.estimator.last_forward_ for f in fits if hasattr(f.estimator, "last_forward_")]
+        if states:
+            ctx.add("steady_state", pd.DataFrame({**key, "cell": cells,
+                                                  "residual": np.concatenate([s["residual"] for s in states]),
+                                                  "steps": np.concatenate([np.broadcast_to(s["steps"], np.shape(s["residual"]))
+                                                                         for s in states])}))
+
+
+TASK = TargetExpression()

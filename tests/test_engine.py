@@ -1,0 +1,133 @@
+"""The benchmark engine: verdicts by metric direction, seeds, comparisons, ensembles, folds, options."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_adata
+from grnbench import engine
+from grnbench.engine import verdict
+from grnbench.errors import UnknownIdError
+from grnbench.registry import display_order, get_metric, get_model, metric_ids, model_ids
+from grnbench.tasks import TASKS, get_task
+from grnbench.tasks.target_expression import build_task_data
+
+
+def test_verdict_respects_the_metric_direction():
+    assert verdict(0.1, 0.3, maximize=True) == "better"
+    assert verdict(-0.3, -0.1, maximize=True) == "worse"
+    # an error metric (lower is better): a negative difference is an improvement
+    assert verdict(-0.3, -0.1, maximize=False) == "better"
+    assert verdict(0.1, 0.3, maximize=False) == "worse"
+    assert verdict(-0.1, 0.2, maximize=False) == "no difference"
+    assert verdict(np.nan, np.nan, maximize=True) == "no difference"
+
+
+@pytest.fixture(scope="module")
+def te_run():
+    adata, prior = make_adata(n_cells=100)
+    data = build_task_data(adata, prior, dataset="tiny", prior_id="p")
+    data.ood = {"obs_key": "cell_type", "test": ["B"]}
+    out = engine.run(get_task("target_expression"), data, models=["mean", "ridge_parents", "mlp"], seeds=(0, 1),
+                     n_boot=100, model_params={"mlp": {"max_epochs": 40, "hidden": (16,)}})
+    return data, out
+
+
+def test_paired_verdicts_follow_each_metric_direction(te_run):
+    _, out = te_run
+    p = out.paired
+    for metric in ("rmse", "mae", "r2_flat"):
+        maximize = get_metric(metric, "target_expression").maximize
+        rows = p[p["metric"] == metric]
+        assert len(rows)
+        for r in rows.itertuples():
+            assert r.verdict == verdict(r.ci_low, r.ci_high, maximize)
+    # the mean control is far worse than ridge on the parents: lower r2, higher rmse, both "worse"
+    mean = p[(p["model"] == "mean") & (p["reference"] == "ridge_parents")].set_index(["split", "metric"])
+    assert (mean.loc[(slice(None), "r2_flat"), "diff"] < 0).all() and (mean.loc[(slice(None), "rmse"), "diff"] > 0).all()
+    assert set(mean.loc[(slice(None), ["r2_flat", "rmse"]), "verdict"]) == {"worse"}
+
+
+def test_seed_rows_fits_table_and_best_control(te_run):
+    data, out = te_run
+    m = out.metrics
+    assert set(m.loc[m["model"] == "mlp", "seed"]) == {0, 1, -1} and set(m.loc[m["model"] == "mean", "seed"]) == {0}
+    assert set(out.paired.loc[out.paired["best_baseline"], "reference"]) == {"ridge_parents"}
+    fits = out.fits
+    assert len(fits) == 2 * (1 + 1 + 2)  # splits x (deterministic + deterministic + 2 seeds)
+    assert (fits["fit_seconds"] > 0).all() and set(fits["n_test"]) == set(m["n_test"])
+    assert out.counts["test_ood"] == int((data.adata.obs["cell_type"] == "B").sum())
+
+
+def test_unknown_split_option_and_model_params_are_errors(te_run):
+    data, _ = te_run
+    task = get_task("target_expression")
+    with pytest.raises(UnknownIdError, match="unknown split id.*'leaky'"):
+        engine.run(task, data, models=["mean"], splits=["leaky"])
+    with pytest.raises(UnknownIdError, match="unknown option.*'n_hvg'"):
+        engine.run(task, data, models=["mean"], n_hvg=10)
+    with pytest.raises(UnknownIdError, match="model_params names model.*'ridge'"):
+        engine.run(task, data, models=["mean"], model_params={"ridge": {}})
+    with pytest.raises(UnknownIdError, match="split 'cv28' is defined only for the LEMBAS ligand screen"):
+        engine.run(task, data, models=["mean"], splits=["cv28"])
+
+
+def test_every_task_declares_a_registered_primary_metric_and_splits():
+    for task_id in TASKS:
+        task = get_task(task_id)
+        assert task.id == task_id
+        assert task.primary_metric in metric_ids(task_id)
+        assert set(task.default_splits or task.splits) <= set(task.splits)
+        for m in model_ids(task_id):
+            spec = get_model(m, task_id)
+            assert set(spec.controls) <= set(model_ids(task_id)), (task_id, m)
+            assert all(get_model(c, task_id).is_baseline or c == spec.ensemble_of for c in spec.controls)
+            if spec.ensemble_of:
+                assert get_model(spec.ensemble_of, task_id).stochastic
+        order = display_order(task_id)
+        assert sorted(order) == sorted(model_ids(task_id))
+        chance = [get_model(m, task_id).chance for m in order]
+        assert chance == sorted(chance, reverse=True)  # chance-level controls first
+
+
+def test_no_model_id_is_written_in_the_engine():
+    import inspect
+
+    source = inspect.getsource(engine)
+    for task_id in TASKS:
+        for m in model_ids(task_id):
+            if len(m) > 4:  # short ids such as "mean" are ordinary words
+                assert f'"{m}"' not in source and f"'{m}'" not in source, m
+
+
+def test_models_do_not_import_tasks():
+    import pathlib
+
+    folder = pathlib.Path(engine.__file__).parent / "models"
+    for path in folder.glob("*.py"):
+        assert "tasks" not in "\n".join(l for l in path.read_text().splitlines() if "import" in l), path
+
+
+def test_multi_fold_split_pools_predictions_once_per_test_unit():
+    """A split with several folds (the ligand screen's CV) predicts every held-out unit exactly once."""
+    from grnbench.tasks.target_expression.ligand_screen import LigandScreenData
+
+    rng = np.random.default_rng(0)
+    conds = [f"c{i}" for i in range(12)]
+    inputs = pd.DataFrame(rng.integers(0, 2, size=(12, 3)).astype(float), index=conds, columns=["L1", "L2", "L3"])
+    outputs = pd.DataFrame(rng.random((12, 2)), index=conds, columns=["T1", "T2"])
+    folds = pd.DataFrame({"fold": [0, 0, 1, 1, 2, 2], "condition": conds[:6]})
+    data = LigandScreenData(inputs=inputs, outputs=outputs, network=None, folds=folds, symbols={}, counts={})
+    out = engine.run(get_task("target_expression"), data, models=["mean", "ridge"], splits=["cv28"], n_boot=50,
+                     per_sample=True, record_genes="all", n_jobs=2)
+    ps = out.tables["per_sample"]
+    for model in ("mean", "ridge"):
+        rows = ps[ps["model"] == model]
+        assert sorted(rows["sample"]) == sorted(conds[:6]) and rows["sample"].is_unique
+        assert dict(zip(rows["sample"], rows["fold"])) == dict(zip(folds["condition"], folds["fold"]))
+    assert set(out.metrics["n_test"]) == {6} and len(out.fits) == 2 * 3
+    # the mean model's pooled prediction of a condition is the mean of its fold's training conditions
+    pred = out.tables["predictions"]
+    row = pred[(pred["model"] == "mean") & (pred["cell"] == "c0") & (pred["gene"] == "T1")]
+    train = [c for c in conds if c not in ("c0", "c1")]
+    assert row["predicted"].iloc[0] == pytest.approx(outputs.loc[train, "T1"].mean())
