@@ -281,3 +281,19 @@ def test_report_reads_the_tables(toy_benchmark):
     assert set(report.ablation_table(res).index.get_level_values("inputs")) == {"both", "embedding", "expression"}
     with pytest.raises(FileNotFoundError, match="metrics.csv"):
         report.load_results(root, ["absent"])
+
+
+def test_c3_split_shares_no_gene_between_test_and_training_pairs():
+    data = prepare("toy", adata=toy_adata())
+    pairs = make_split(data, "c3", seed=1)
+    seen = set(pairs.loc[pairs["part"].isin(["train", "val"]), ["tf", "target"]].to_numpy().ravel())
+    test = pairs[pairs["part"] == "test"]
+    assert len(test) and not (set(test["tf"]) | set(test["target"])) & seen
+    train = pairs[pairs["part"] == "train"]
+    val_genes = set(pairs.loc[pairs["part"] == "val", ["tf", "target"]].to_numpy().ravel())
+    assert not val_genes & set(train[["tf", "target"]].to_numpy().ravel())
+    assert set(pairs["label"]) == {0, 1}
+    for part in ("train", "val", "test"):
+        assert pairs.loc[pairs["part"] == part, "label"].nunique() == 2
+    again = make_split(data, "c3", seed=1)
+    pd.testing.assert_frame_equal(pairs, again)

@@ -131,3 +131,57 @@ def test_multi_fold_split_pools_predictions_once_per_test_unit():
     row = pred[(pred["model"] == "mean") & (pred["cell"] == "c0") & (pred["gene"] == "T1")]
     train = [c for c in conds if c not in ("c0", "c1")]
     assert row["predicted"].iloc[0] == pytest.approx(outputs.loc[train, "T1"].mean())
+
+
+def test_models_without_validation_use_all_non_test_cells(te_run):
+    data, out = te_run
+    fits = out.fits.set_index(["split", "model", "seed"])
+    labels = data.adata.obs["split_random"]
+    n_train, n_val = int((labels == "train").sum()), int((labels == "val").sum())
+    assert not get_model("mean", "target_expression").uses_validation
+    assert fits.loc[("random", "mean", 0), "n_train"] == n_train + n_val
+    assert fits.loc[("random", "mlp", 0), "n_train"] == n_train  # early stopping keeps the validation cells apart
+    # the mean model predicts the mean over training and validation cells
+    rec = engine.run(get_task("target_expression"), data, models=["mean"], splits=["random"], n_boot=20,
+                     record_genes=("G0",)).tables["predictions"]
+    pool = data.Y((labels != "test").to_numpy())["G0"].mean()
+    assert rec["predicted"].to_numpy() == pytest.approx(pool)
+    assert rec["predicted"].iloc[0] != pytest.approx(data.Y((labels == "train").to_numpy())["G0"].mean())
+
+
+def test_best_control_is_chosen_on_validation_not_test():
+    task = get_task("target_expression")
+    specs = [get_model(m, "target_expression") for m in ("mean", "ridge", "mlp")]
+    funcs = [get_metric("r2_flat", "target_expression")]
+    y_val = np.array([[0.0], [1.0], [2.0], [3.0]])
+    good, bad = y_val + 0.1, np.zeros_like(y_val) + 1.5
+    selection = (y_val, {("mean", None): [bad], ("ridge", None): [good]})
+    assert engine._best_control(task, specs, funcs, selection, None) == "ridge"
+    selection = (y_val, {("mean", None): [good], ("ridge", None): [bad]})
+    assert engine._best_control(task, specs, funcs, selection, None) == "mean"
+    assert engine._best_control(task, specs, funcs, None, None) is None
+
+
+def test_split_seeds_give_a_headline_and_a_spread():
+    from grnbench.results import headline, split_spread
+
+    adata, prior = make_adata(n_cells=80)
+    data = build_task_data(adata, prior, dataset="tiny", prior_id="p")
+    out = engine.run(get_task("target_expression"), data, models=["mean", "ridge"], splits=["random"],
+                     split_seeds=(0, 1, 2), n_boot=50)
+    m = out.metrics
+    assert set(m["split_seed"]) == {0, 1, 2} and set(out.paired["split_seed"]) == {0, 1, 2}
+    head = headline(m)
+    assert set(head["split_seed"]) == {0} and len(head) == 2 * 5
+    spread = split_spread(m)
+    assert set(spread["n_splits"]) == {3} and (spread["split_sd"] > 0).all()
+    # different split seeds draw different test cells
+    values = m[(m["model"] == "ridge") & (m["metric"] == "r2_flat")]["value"]
+    assert values.nunique() == 3
+
+
+def test_learning_curves_of_neural_models(te_run):
+    _, out = te_run
+    lc = out.tables["learning_curves"]
+    assert set(lc["model"]) == {"mlp"} and {"epoch", "train_loss", "val_loss", "best_epoch"} <= set(lc.columns)
+    assert (lc.groupby(["split", "seed"])["epoch"].max() >= lc.groupby(["split", "seed"])["best_epoch"].first()).all()

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from grnbench.errors import DataValidationError, GeneMismatchError
-from grnbench.tasks.target_expression.lembas import (LembasRegressor, SteadyState, mml, mml_derivative, network_structure,
-                                    sign_violation, spectral_radius, spectral_radius_gradient, spectral_target)
+from grnbench.tasks.target_expression.lembas import (LembasRegressor, SpectralTracker, SteadyState, mml, mml_derivative,
+                                                     network_structure, one_cycle_lr, sign_violation, spectral_radius,
+                                                     spectral_radius_gradient, spectral_target, uniform_state_loss)
 
 
 def test_mml_values_and_derivatives_at_known_points():
@@ -99,7 +100,7 @@ def test_spectral_radius_gradient_matches_finite_differences():
     rng = np.random.default_rng(3)
     w = rng.uniform(0.1, 0.6, len(CYCLE_SRC))
     scale = rng.uniform(0.5, 1.0, 6)
-    rho, grad, _ = spectral_radius_gradient(w, CYCLE_SRC, CYCLE_DST, 6, scale)
+    rho, grad = spectral_radius_gradient(w, CYCLE_SRC, CYCLE_DST, 6, scale)
     eps = 1e-6
     fd = [(spectral_radius(w + eps * np.eye(len(w))[e], CYCLE_SRC, CYCLE_DST, 6, scale)
            - spectral_radius(w - eps * np.eye(len(w))[e], CYCLE_SRC, CYCLE_DST, 6, scale)) / (2 * eps)
@@ -146,3 +147,96 @@ def test_output_without_incoming_edge_is_an_error():
     x, y, net = _tiny()
     with pytest.raises(DataValidationError, match=r"output gene\(s\) 'G1' have no incoming prior edge"):
         LembasRegressor(network=net[net["target"] != "G1"], updates=5).fit(x, y)
+
+
+def _random_network(n=300, e=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    src, dst = rng.integers(0, n, e), rng.integers(0, n, e)
+    keep = src != dst
+    return rng.uniform(-0.3, 0.5, keep.sum()), src[keep], dst[keep], rng.uniform(0.2, 1.0, n)
+
+
+def test_warm_started_tracker_matches_arpack_and_its_gradient():
+    w, src, dst, scale = _random_network()
+    n = 300
+    tracker = SpectralTracker(n)
+    rng = np.random.default_rng(1)
+    for step in range(5):  # small moves, as between training updates
+        w = w + rng.normal(scale=1e-3, size=len(w))
+        rho, grad = spectral_radius_gradient(w, src, dst, n, scale, tracker=tracker)
+        rho_ref, grad_ref = spectral_radius_gradient(w, src, dst, n, scale)
+        assert rho == pytest.approx(rho_ref, rel=1e-6)
+        np.testing.assert_allclose(grad, grad_ref, atol=1e-6 * max(1.0, np.abs(grad_ref).max()))
+    assert tracker.fallbacks == 0
+
+
+def test_tracker_falls_back_without_a_dominant_eigenvalue():
+    n = 100
+    src = np.arange(n)
+    tracker = SpectralTracker(n)
+    rho, _, _, _ = tracker(np.full(n, 0.9), src, (src + 1) % n, np.ones(n))  # 100-cycle: all |eigenvalues| 0.9
+    assert rho == pytest.approx(0.9, rel=1e-5) and tracker.fallbacks == 1
+
+
+def test_adjoint_soft_clipping_bounds_the_gradient(cyclic):
+    w, b, u, target = cyclic
+    ((SteadyState.apply(w, b, u, _net()) - target) ** 2).sum().backward()
+    free = u.grad.clone()
+    u.grad = None
+    net = {**_net(), "clip": 1e-3}
+    ((SteadyState.apply(w, b, u, net) - target) ** 2).sum().backward()
+    assert float(free.abs().max()) > 1.0 + 1e-3
+    assert float(u.grad.abs().max()) < 1.0 + 1e-3  # beyond the clip, tanh adds less than 1
+
+
+def test_one_cycle_schedule_and_uniform_state_loss_follow_lembas():
+    # the ligand screen: 1e-4 -> 1e-3 at epoch 1,000 -> 1e-5 from 95% of 8,000 epochs on
+    assert one_cycle_lr(0, 8000, 1e-3, 1e-4, 1e-5, 1000) == pytest.approx(1e-4)
+    assert one_cycle_lr(1000, 8000, 1e-3, 1e-4, 1e-5, 1000) == pytest.approx(1e-3)
+    assert one_cycle_lr(500, 8000, 1e-3, 1e-4, 1e-5, 1000) == pytest.approx(5.5e-4)
+    assert one_cycle_lr(7700, 8000, 1e-3, 1e-4, 1e-5, 1000) == pytest.approx(1e-5)
+    # states spread exactly like U(0, 1) up to the grid: only the max/min terms remain
+    grid = torch.linspace(0, 1, 10001, dtype=torch.float64)[:, None]
+    assert float(uniform_state_loss(grid, 1.0)) < 1e-7
+    flat = torch.full((100, 3), 0.5, dtype=torch.float64)
+    expected = 3 * ((1 / 12) ** 2 + 0.5**2 + 0.5**2)  # variance 0 and max/min 0.5 away, mean on target
+    assert float(uniform_state_loss(flat, 1.0)) == pytest.approx(expected)
+    assert float(uniform_state_loss(-flat, 1.0)) > float(uniform_state_loss(flat, 1.0))  # non-positive maxima
+
+
+def test_numpy_training_gradients_equal_torch_autograd():
+    """The hand-written gradients of every loss term equal autograd through SteadyState."""
+    from grnbench.tasks.target_expression.lembas import _Trainer
+
+    x, y, net = _tiny(n=12)
+    est = LembasRegressor(network=net, updates=1, batch_size=12, input_noise=0.0, uniform_factor=0.3,
+                          input_bias_factor=0.2, sign_factor=0.5, l2=1e-2, spectral_factor=0.0, clip=None,
+                          bwd_tol=1e-14, tol=1e-14, max_steps=2000, bwd_steps=2000).fit(x, y)
+    rng = np.random.default_rng(0)
+    xs = (x.to_numpy() - est.x_min_) / est.x_span_
+    ys = (y.to_numpy() - est.y_min_) / est.y_span_
+    trainer = _Trainer(est, xs, ys, rng)
+    trainer.p["w"] = trainer.p["w"] + rng.normal(scale=0.05, size=len(trainer.p["w"]))  # some sign violations
+    trainer.state = rng.uniform(0, 1, trainer.state.shape)
+    idx = np.array([0, 3, 5, 7])
+    grads = {}
+    trainer._adam = lambda grad, lr: grads.update(grad)
+    trainer.update(idx, lr=0.0)
+    # the same loss with torch autograd
+    w = torch.tensor(trainer.p["w"], requires_grad=True)
+    b = torch.tensor(trainer.p["b"], requires_grad=True)
+    a = torch.tensor(trainer.p["a"], requires_grad=True)
+    c = torch.tensor(trainer.p["c"], requires_grad=True)
+    u = torch.zeros((len(idx), len(est.nodes_)), dtype=torch.float64)
+    u[:, torch.as_tensor(est.in_idx_)] = est.input_amplitude * torch.as_tensor(xs[idx])
+    h = SteadyState.apply(w, b, u, est._net(len(est.nodes_)))
+    pred = a * h[:, torch.as_tensor(est.out_idx_)] + c
+    loss = torch.mean((pred - torch.as_tensor(ys[idx])) ** 2) + 0.5 * sign_violation(w, torch.as_tensor(est.sign_))
+    loss = loss + 1e-2 * (torch.sum(w**2) + torch.sum(b**2)) + 1e-4 * torch.sum((a - est.output_amplitude) ** 2)
+    loss = loss + 0.2 * torch.sum(b[torch.as_tensor(est.in_idx_)] ** 2)
+    full = torch.as_tensor(trainer.state).clone()
+    full[torch.as_tensor(idx)] = h
+    loss = loss + 0.3 * uniform_state_loss(full, 1.0 / est.output_amplitude)
+    loss.backward()
+    for name, ref in (("w", w.grad), ("b", b.grad), ("a", a.grad)):
+        np.testing.assert_allclose(grads[name], ref.numpy(), rtol=1e-6, atol=1e-9)

@@ -54,7 +54,7 @@ def bench():
 def test_benchmark_tables(bench):
     data, out, _ = bench
     m = out.metrics
-    assert list(m.columns) == list(COLUMNS)
+    assert list(m.columns) == list(COLUMNS) + ["split_seed"]
     assert set(m["metric"]) == {"r2_flat", "r2_uniform", "pearson_r", "rmse", "mae"}
     assert set(m[m["model"] == "mlp"]["seed"]) == {0, 1, AGGREGATE_SEED}
     assert set(m[m["model"] == "mean"]["seed"]) == {0}
@@ -78,7 +78,7 @@ def test_save_benchmark_writes_every_table(bench, tmp_path):
     _, out, _ = bench
     written = engine.save(out, tmp_path / "tiny")
     assert {p.name for p in written.values()} == {"metrics.csv", "per_gene.csv", "predictions.csv", "paired.csv",
-                                                  "counts.csv", "fits.csv"}
+                                                  "counts.csv", "fits.csv", "learning_curves.csv"}
     assert not list((tmp_path / "tiny").glob(".*tmp"))
 
 

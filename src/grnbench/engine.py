@@ -52,7 +52,8 @@ __all__ = ["Task", "Fold", "Evaluation", "Context", "BenchmarkOutput", "run", "s
 PAIRED_COLUMNS = ("dataset", "split", "model", "reference", "metric", "diff", "ci_low", "ci_high", "n_test",
                   "verdict", "best_baseline")
 #: Columns of the per-fit timing table.
-FIT_COLUMNS = ("dataset", "split", "model", "seed", "fold", "n_train", "n_test", "fit_seconds", "predict_seconds")
+FIT_COLUMNS = ("dataset", "split", "split_seed", "model", "seed", "fold", "n_train", "n_test", "fit_seconds",
+               "predict_seconds")
 
 
 def verdict(low: float, high: float, maximize: bool) -> str:
@@ -94,6 +95,8 @@ class Fold:
         Training units (for the timing table).
     info : dict
         Task-specific extras (candidate genes, label encoder, ...).
+    y_val : ndarray, optional
+        Validation truth in the form the metrics take (for choosing the best control).
     """
 
     train: tuple
@@ -103,6 +106,7 @@ class Fold:
     test_ids: pd.Index
     n_train: int
     info: dict = field(default_factory=dict)
+    y_val: Any = None
 
 
 @dataclass
@@ -173,6 +177,8 @@ class Task:
         Split ids the task knows.
     default_splits : tuple of str or None
         Splits :func:`run` uses when none are given (default: all of ``splits``).
+    fixed_splits : tuple of str
+        Splits that do not depend on a seed (a shipped split, a published fold table): run once.
     primary_metric : str
         Metric that picks the best control and heads the verdicts.
     options : dict
@@ -195,6 +201,7 @@ class Task:
     id: str = ""
     splits: tuple[str, ...] = ()
     default_splits: tuple[str, ...] | None = None
+    fixed_splits: tuple[str, ...] = ()
     primary_metric: str = ""
     options: dict = {}
     ci_method: str = "BCa"
@@ -226,11 +233,17 @@ class Task:
         else:
             est.fit(x, y, validation=fold.val)
 
-    def evaluate(self, ctx: Context, est, fold: Fold) -> list[Evaluation]:
-        """Predictions of a fitted estimator on the fold's test units (default: ``predict``)."""
+    def evaluate(self, ctx: Context, est, fold: Fold, x=None) -> list[Evaluation]:
+        """Predictions of a fitted estimator on the fold's test units, or on ``x`` (the validation
+        units when the best control is chosen); default: ``predict``."""
         t0 = time.perf_counter()
-        pred = np.asarray(est.predict(fold.x_test), dtype=float)
+        pred = np.asarray(est.predict(fold.x_test if x is None else x), dtype=float)
         return [Evaluation(pred, time.perf_counter() - t0)]
+
+    def merge(self, train: tuple, val: tuple) -> tuple:
+        """Training plus validation units ``(X, y)`` for models that use no validation."""
+        return tuple(pd.concat([a, b]) if isinstance(a, (pd.DataFrame, pd.Series)) else np.concatenate([a, b])
+                     for a, b in zip(train, val))
 
     # -- scoring ----------------------------------------------------------------------
     def statistic(self, funcs: Sequence[MetricSpec], y_true, predictions: Sequence) -> Callable:
@@ -329,9 +342,9 @@ def run(
     models: Sequence[str],
     splits: Sequence[str] | None = None,
     seeds: Sequence[int] = (0, 1, 2),
+    split_seeds: Sequence[int] = (0,),
     n_boot: int = 1000,
     boot_seed: int = 0,
-    split_seed: int = 0,
     model_params: dict | None = None,
     model_seeds: dict | None = None,
     ablation_seeds: Sequence[int] = (),
@@ -352,10 +365,12 @@ def run(
         Split ids (default: ``task.default_splits``).
     seeds : sequence of int
         Seeds of stochastic models (deterministic models run once).
+    split_seeds : sequence of int
+        Seeds of the splits: every split is drawn (and every model refitted) once per split seed;
+        splits the task declares fixed (a shipped split, a published fold table) run once. The
+        first split seed is the headline; the others measure the spread over splits.
     n_boot, boot_seed : int
         Bootstrap resamples over test units and their seed.
-    split_seed : int
-        Seed of the splits.
     model_params : dict, optional
         ``model id -> {parameter: value}`` overriding registry defaults (recorded in ``params``).
     model_seeds : dict, optional
@@ -375,6 +390,14 @@ def run(
     ------
     grnbench.errors.UnknownIdError
         For an unknown model, split or option.
+
+    Notes
+    -----
+    Models whose registry entry says ``uses_validation=False`` (nothing is tuned or stopped
+    early) are fitted on all non-test units (training plus validation). The best control of a
+    split is chosen on the validation units (such models are refitted on the training units for
+    that choice), never on the test units; splits without validation units compare every model
+    with every control.
     """
     options = _check_options(task, options)
     specs = [get_model(m, task.id) for m in models]
@@ -389,132 +412,202 @@ def run(
     if extra:
         raise UnknownIdError(f"model_params names model(s) {format_names(extra)} that are not in models "
                              f"({format_names(models)})")
-    ctx = Context(task=task, data=data, options=options, split_seed=split_seed, seeds=tuple(seeds))
+    split_seeds = tuple(split_seeds) or (0,)
+    ctx = Context(task=task, data=data, options=options, split_seed=split_seeds[0], seeds=tuple(seeds))
     ctx.counts.update(getattr(data, "counts", {}) or {})
-    sha = git_sha()
-    rows, paired, fits_rows = [], [], []
-    vcol = task.variant_column
+    out = _Collector(task=task, data=data, funcs=funcs, sha=git_sha(), n_boot=n_boot, boot_seed=boot_seed)
     task.on_start(ctx)
     for requested in splits:
-        ctx.split = split = task.split_name(ctx, requested)
-        ctx.folds = folds = task.folds(ctx, split)
-        for key, value in task.fold_counts(ctx, split, folds).items():
-            ctx.counts[f"{key}_{split}"] = value
-        task.on_split(ctx)
-        ctx.y_test = y_test = task.pool([f.y_test for f in folds])
-        ctx.test_ids = pd.Index(np.concatenate([np.asarray(f.test_ids) for f in folds]))
-        n_test = len(y_test)
-        preds: dict[tuple[str, Any], list] = {}
-        fitted: dict[str, list[Any]] = {}
-        variants: list = []
-
-        def record(model_id, seed_id, fit_s, pred_s, params, variant, predictions, with_ci):
-            stat = task.statistic(funcs, y_test, predictions)
-            if with_ci:
-                ci = bootstrap_weights_ci(stat, n_test, n_resamples=n_boot, seed=boot_seed, method=task.ci_method,
-                                          batch=task.boot_batch)
-                value, low, high = ci.value, ci.low, ci.high
-            else:
-                value = np.asarray(stat(np.ones((1, n_test))), dtype=float).reshape(1, -1)[0]
-                low = high = np.full(len(funcs), np.nan)
-            for j, f in enumerate(funcs):
-                row = [task.id, data.dataset, split, model_id, seed_id, f.id, value[j], low[j], high[j], n_test,
-                       fit_s, pred_s, params, sha]
-                rows.append(row + ([variant] if vcol else []))
-
-        for spec in specs:
-            members = fitted.get(spec.ensemble_of or "", [])
-            if spec.ensemble_of and len(members) >= 2 and len(folds) == 1:
-                run_seeds: tuple = (None,)
-            else:
-                run_seeds = tuple(model_seeds.get(spec.id, seeds)) if spec.stochastic else (None,)
-            multi = len(run_seeds) > 1
-            timings = []
-            for i, seed in enumerate(run_seeds):
-                if spec.ensemble_of and len(members) >= 2 and len(folds) == 1:
-                    est = spec.build(data, **model_params.get(spec.id, {}))
-                    t0 = time.perf_counter()
-                    est = type(est).from_members([m.estimator for m in members], validation=folds[0].val)
-                    build_s = time.perf_counter() - t0
-                    evals = task.evaluate(ctx, est, folds[0])
-                    fit_s = float(sum(m.fit_seconds for m in members)) + build_s
-                    fits = [Fit(est, folds[0], evals, fit_s, float(sum(e.seconds for e in evals)))]
-                    seed_id = 0
-                    params = json.dumps({"members": [m.seed for m in members]})
-                else:
-                    ests = []
-                    for _ in folds:
-                        est = spec.build(data, **model_params.get(spec.id, {}))
-                        if seed is not None:
-                            est = clone(est).set_params(random_state=seed)
-                        ests.append(est)
-                    fits = _fit_folds(task, ctx, ests, folds, n_jobs)
-                    seed_id = _seed_id(spec, seed, fits[0].estimator)
-                    params = describe_params(fits[0].estimator)
-                fit_s = float(sum(f.fit_seconds for f in fits))
-                pred_s = float(sum(f.predict_seconds for f in fits))
-                timings.append((fit_s, pred_s))
-                for k, fit in enumerate(fits):
-                    fits_rows.append((data.dataset, split, spec.id, seed_id, k, fit.fold.n_train, len(fit.fold.y_test),
-                                      fit.fit_seconds, fit.predict_seconds))
-                by_variant: dict[Any, list] = {}
-                for fit in fits:
-                    for ev in fit.evaluations:
-                        by_variant.setdefault(ev.variant, []).append(ev)
-                pooled = {}
-                for variant, evs in by_variant.items():
-                    if variant not in variants:
-                        variants.append(variant)
-                    pooled[variant] = pred = task.pool([e.prediction for e in evs])
-                    preds.setdefault((spec.id, variant), []).append(pred)
-                    seconds = float(sum(e.seconds for e in evs)) if vcol else pred_s
-                    record(spec.id, seed_id, fit_s, seconds, params, variant, [pred],
-                           with_ci=task.ci_per_seed or not multi)
-                if len(folds) == 1:
-                    fits[0].seed = seed_id
-                    fitted.setdefault(spec.id, []).append(fits[0])
-                task.on_fit(ctx, spec, seed_id, fits, pooled, first_seed=(i == 0))
-            if multi:
-                fit_mean = float(np.mean([t[0] for t in timings]))
-                pred_mean = float(np.mean([t[1] for t in timings]))
-                for variant in [v for v in variants if (spec.id, v) in preds]:
-                    record(spec.id, AGGREGATE_SEED, fit_mean, pred_mean, json.dumps({"seeds": list(run_seeds)}),
-                           variant, preds[(spec.id, variant)], with_ci=True)
-        paired += _paired(task, ctx, specs, funcs, y_test, preds, task.paired_variants(ctx, variants), n_boot,
-                          boot_seed)
-        ctx.add("ablation", _ablations(task, ctx, specs, funcs, fitted, ablation_seeds, model_params))
-    metrics = pd.DataFrame(rows, columns=list(COLUMNS) + ([vcol] if vcol else []))
+        split = task.split_name(ctx, requested)
+        for split_seed in (split_seeds[:1] if split in task.fixed_splits else split_seeds):
+            ctx.split, ctx.split_seed = split, split_seed
+            _run_split(task, ctx, out, specs, model_params, model_seeds, ablation_seeds, n_jobs,
+                       first=split_seed == split_seeds[0])
+    vcol = task.variant_column
+    metrics = pd.DataFrame(out.rows, columns=list(COLUMNS) + ([vcol] if vcol else []) + ["split_seed"])
     metrics = validate_results(metrics, name=f"{data.dataset} results")
-    pcols = list(PAIRED_COLUMNS)
+    pcols = list(PAIRED_COLUMNS) + ["split_seed"]
     if vcol:
         pcols.insert(2, vcol)
     tables = {name: pd.concat(parts, ignore_index=True) for name, parts in ctx.tables.items() if parts}
-    return BenchmarkOutput(metrics=metrics, paired=pd.DataFrame(paired, columns=pcols),
-                           fits=pd.DataFrame(fits_rows, columns=list(FIT_COLUMNS)), tables=tables, counts=ctx.counts)
+    return BenchmarkOutput(metrics=metrics, paired=pd.DataFrame(out.paired, columns=pcols),
+                           fits=pd.DataFrame(out.fits, columns=list(FIT_COLUMNS)), tables=tables, counts=ctx.counts)
 
 
-def _best_control(task, specs, funcs, y_test, preds, variant):
-    """The control with the best seed-mean primary metric (chance-level controls are never the best)."""
+@dataclass
+class _Collector:
+    """Rows of the results, paired and fits tables, and what scoring needs."""
+
+    task: Task
+    data: Any
+    funcs: list
+    sha: str
+    n_boot: int
+    boot_seed: int
+    rows: list = field(default_factory=list)
+    paired: list = field(default_factory=list)
+    fits: list = field(default_factory=list)
+
+    def record(self, ctx, model_id, seed_id, fit_s, pred_s, params, variant, predictions, with_ci):
+        task, y_test = self.task, ctx.y_test
+        n_test = len(y_test)
+        stat = task.statistic(self.funcs, y_test, predictions)
+        if with_ci:
+            ci = bootstrap_weights_ci(stat, n_test, n_resamples=self.n_boot, seed=self.boot_seed,
+                                      method=task.ci_method, batch=task.boot_batch)
+            value, low, high = ci.value, ci.low, ci.high
+        else:
+            value = np.asarray(stat(np.ones((1, n_test))), dtype=float).reshape(1, -1)[0]
+            low = high = np.full(len(self.funcs), np.nan)
+        for j, f in enumerate(self.funcs):
+            row = [task.id, self.data.dataset, ctx.split, model_id, seed_id, f.id, value[j], low[j], high[j], n_test,
+                   fit_s, pred_s, params, self.sha]
+            self.rows.append(row + ([variant] if task.variant_column else []) + [ctx.split_seed])
+
+
+def _merge(task, fold: Fold, spec: ModelSpec) -> Fold:
+    """The fold a model is fitted on: training plus validation units if it uses no validation."""
+    if spec.uses_validation or fold.val is None:
+        return fold
+    merged = task.merge(fold.train, fold.val)
+    return Fold(train=merged, val=None, x_test=fold.x_test, y_test=fold.y_test, test_ids=fold.test_ids,
+                n_train=fold.n_train + len(fold.val[0]), info=fold.info, y_val=fold.y_val)
+
+
+def _run_split(task, ctx, out, specs, model_params, model_seeds, ablation_seeds, n_jobs, first) -> None:
+    """Every model x seed on one split (one split seed); appends to ``out`` and ``ctx.tables``."""
+    data, split = ctx.data, ctx.split
+    ctx.folds = folds = task.folds(ctx, split)
+    if first:
+        for key, value in task.fold_counts(ctx, split, folds).items():
+            ctx.counts[f"{key}_{split}"] = value
+        task.on_split(ctx)
+    ctx.y_test = task.pool([f.y_test for f in folds])
+    ctx.test_ids = pd.Index(np.concatenate([np.asarray(f.test_ids) for f in folds]))
+    has_val = len(folds) == 1 and folds[0].val is not None and folds[0].y_val is not None
+    preds: dict[tuple[str, Any], list] = {}
+    val_preds: dict[tuple[str, Any], list] = {}
+    fitted: dict[str, list[Fit]] = {}
+    variants: list = []
+    for spec in specs:
+        members = fitted.get(spec.ensemble_of or "", [])
+        ensemble = bool(spec.ensemble_of) and len(members) >= 2 and len(folds) == 1
+        run_seeds = (None,) if ensemble or not spec.stochastic else tuple(model_seeds.get(spec.id, ctx.seeds))
+        multi = len(run_seeds) > 1
+        timings = []
+        for i, seed in enumerate(run_seeds):
+            if ensemble:
+                est = spec.build(data, **model_params.get(spec.id, {}))
+                t0 = time.perf_counter()
+                est = type(est).from_members([m.estimator for m in members], validation=folds[0].val)
+                build_s = time.perf_counter() - t0
+                evals = task.evaluate(ctx, est, folds[0])
+                fits = [Fit(est, folds[0], evals, float(sum(m.fit_seconds for m in members)) + build_s,
+                            float(sum(e.seconds for e in evals)))]
+                seed_id, params = 0, json.dumps({"members": [m.seed for m in members]})
+            else:
+                ests = [_build(spec, data, model_params, seed) for _ in folds]
+                fits = _fit_folds(task, ctx, ests, [_merge(task, f, spec) for f in folds], n_jobs)
+                seed_id, params = _seed_id(spec, seed, fits[0].estimator), describe_params(fits[0].estimator)
+            if has_val and spec.is_baseline and not spec.chance:
+                selector = fits[0].estimator
+                if not spec.uses_validation:  # fitted on train + val: refit on train for an honest validation score
+                    selector = _build(spec, data, model_params, seed)
+                    task.fit(ctx, selector, Fold(train=folds[0].train, val=None, x_test=None, y_test=None,
+                                                 test_ids=None, n_train=folds[0].n_train, info=folds[0].info))
+                for ev in task.evaluate(ctx, selector, folds[0], x=folds[0].val[0]):
+                    val_preds.setdefault((spec.id, ev.variant), []).append(ev.prediction)
+            fit_s = float(sum(f.fit_seconds for f in fits))
+            pred_s = float(sum(f.predict_seconds for f in fits))
+            timings.append((fit_s, pred_s))
+            for k, fit in enumerate(fits):
+                out.fits.append((data.dataset, split, ctx.split_seed, spec.id, seed_id, k, fit.fold.n_train,
+                                 len(fit.fold.y_test), fit.fit_seconds, fit.predict_seconds))
+            by_variant: dict[Any, list] = {}
+            for fit in fits:
+                for ev in fit.evaluations:
+                    by_variant.setdefault(ev.variant, []).append(ev)
+            pooled = {}
+            for variant, evs in by_variant.items():
+                if variant not in variants:
+                    variants.append(variant)
+                pooled[variant] = pred = task.pool([e.prediction for e in evs])
+                preds.setdefault((spec.id, variant), []).append(pred)
+                seconds = float(sum(e.seconds for e in evs))
+                out.record(ctx, spec.id, seed_id, fit_s, seconds, params, variant, [pred],
+                           with_ci=task.ci_per_seed or not multi)
+            if len(folds) == 1:
+                fits[0].seed = seed_id
+                fitted.setdefault(spec.id, []).append(fits[0])
+            _learning_curves(ctx, spec, seed_id, fits)
+            task.on_fit(ctx, spec, seed_id, fits, pooled, first_seed=(i == 0))
+        if multi:
+            fit_mean = float(np.mean([t[0] for t in timings]))
+            pred_mean = float(np.mean([t[1] for t in timings]))
+            for variant in [v for v in variants if (spec.id, v) in preds]:
+                out.record(ctx, spec.id, AGGREGATE_SEED, fit_mean, pred_mean, json.dumps({"seeds": list(run_seeds)}),
+                           variant, preds[(spec.id, variant)], with_ci=True)
+    selection = (folds[0].y_val, val_preds) if has_val else None
+    out.paired += _paired(task, ctx, specs, out.funcs, preds, selection, task.paired_variants(ctx, variants),
+                          out.n_boot, out.boot_seed)
+    if first:
+        ctx.add("ablation", _ablations(task, ctx, specs, out.funcs, fitted, ablation_seeds, model_params))
+
+
+def _build(spec: ModelSpec, data, model_params: dict, seed):
+    est = spec.build(data, **model_params.get(spec.id, {}))
+    return clone(est).set_params(random_state=seed) if seed is not None else est
+
+
+def _learning_curves(ctx: Context, spec: ModelSpec, seed: int, fits: list[Fit]) -> None:
+    """Training and validation loss per epoch of estimators that keep a ``history_``."""
+    for k, fit in enumerate(fits):
+        hist = getattr(fit.estimator, "history_", None)
+        if hist is None or not len(hist):
+            continue
+        df = pd.DataFrame(hist)
+        if list(df.columns) == [0, 1]:  # (train, val) tuples
+            df.columns = ["train_loss", "val_loss"]
+        df = df.rename(columns={"fit_loss": "train_loss"})
+        if "epoch" not in df.columns:
+            df["epoch"] = np.arange(len(df))
+        keep = [c for c in ("epoch", "train_loss", "val_loss") if c in df.columns]
+        ctx.add("learning_curves", df[keep].assign(dataset=ctx.dataset, split=ctx.split, split_seed=ctx.split_seed,
+                                                   model=spec.id, seed=seed, fold=k,
+                                                   best_epoch=getattr(fit.estimator, "best_epoch_", np.nan)))
+
+
+def _best_control(task, specs, funcs, selection, variant):
+    """The control with the best seed-mean primary metric on the validation units.
+
+    ``selection`` is ``(y_val, validation predictions)``; chance-level controls are never the best.
+    Returns None without validation units (then every model is compared with every control).
+    """
+    if selection is None:
+        return None
+    y_val, val_preds = selection
     primary = next(f for f in funcs if f.id == task.primary_metric)
-    candidates = [s.id for s in specs if s.is_baseline and not s.chance and (s.id, variant) in preds]
+    candidates = [s.id for s in specs if s.is_baseline and not s.chance and (s.id, variant) in val_preds]
     if not candidates:
         return None
-    ones = np.ones((1, len(y_test)))
-    scores = {m: float(np.asarray(task.statistic([primary], y_test, preds[(m, variant)])(ones)).ravel()[0])
+    ones = np.ones((1, len(y_val)))
+    scores = {m: float(np.asarray(task.statistic([primary], y_val, val_preds[(m, variant)])(ones)).ravel()[0])
               for m in candidates}
     return (max if primary.maximize else min)(candidates, key=lambda m: scores[m])
 
 
-def _paired(task: Task, ctx: Context, specs, funcs, y_test, preds, variants, n_boot, boot_seed) -> list[tuple]:
+def _paired(task: Task, ctx: Context, specs, funcs, preds, selection, variants, n_boot, boot_seed) -> list[tuple]:
     keep = [f for f in funcs if task.paired_metrics is None or f.id in task.paired_metrics]
+    y_test = ctx.y_test
     n = len(y_test)
     out = []
     for variant in variants:
-        best = _best_control(task, specs, funcs, y_test, preds, variant)
+        best = _best_control(task, specs, funcs, selection, variant)
+        controls = [s.id for s in specs if s.is_baseline and not s.chance]
         for spec in specs:
             if (spec.id, variant) not in preds or (spec.is_baseline and not task.compare_baselines):
                 continue
-            refs = ([best] if best else []) + list(spec.controls)
+            refs = ([best] if best else [] if selection else controls) + list(spec.controls)
             for ref in dict.fromkeys(r for r in refs if r != spec.id and (r, variant) in preds):
                 a = task.statistic(keep, y_test, preds[(spec.id, variant)])
                 b = task.statistic(keep, y_test, preds[(ref, variant)])
@@ -522,7 +615,7 @@ def _paired(task: Task, ctx: Context, specs, funcs, y_test, preds, variants, n_b
                                           method=task.ci_method, batch=task.boot_batch)
                 for j, f in enumerate(keep):
                     row = [ctx.dataset, ctx.split, spec.id, ref, f.id, ci.value[j], ci.low[j], ci.high[j], n,
-                           verdict(ci.low[j], ci.high[j], f.maximize), ref == best]
+                           verdict(ci.low[j], ci.high[j], f.maximize), ref == best, ctx.split_seed]
                     if task.variant_column:
                         row.insert(2, variant)
                     out.append(tuple(row))
@@ -557,8 +650,8 @@ def _ablations(task, ctx, specs, funcs, fitted, seeds, model_params) -> list[dic
 def _ablation_row(task, ctx, funcs, fold, model, param, value, seed, evaluations, fit_s) -> dict:
     stat = task.statistic(funcs, fold.y_test, [evaluations[0].prediction])
     vals = np.asarray(stat(np.ones((1, len(fold.y_test)))), dtype=float).reshape(1, -1)[0]
-    return {"dataset": ctx.dataset, "split": ctx.split, "model": model, param: value, "seed": seed,
-            **{f.id: v for f, v in zip(funcs, vals)}, "fit_seconds": fit_s}
+    return {"dataset": ctx.dataset, "split": ctx.split, "split_seed": ctx.split_seed, "model": model, param: value,
+            "seed": seed, **{f.id: v for f, v in zip(funcs, vals)}, "fit_seconds": fit_s}
 
 
 def save(out: BenchmarkOutput, out_dir: str | Path, *, float_formats: dict | None = None) -> dict[str, Path]:

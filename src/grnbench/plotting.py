@@ -12,7 +12,8 @@ import pandas as pd
 import seaborn as sns
 
 __all__ = ["metric_intervals", "per_gene_distribution", "observed_vs_predicted", "shap_importance", "fit_times",
-           "residual_distribution", "lembas_history", "save_figure", "metric_vs_k", "masking_curves", "marker_dotplot"]
+           "residual_distribution", "lembas_history", "save_figure", "metric_vs_k", "masking_curves", "marker_dotplot",
+           "learning_curve", "training_curves", "verdict_grid", "scoreboard"]
 
 
 def save_figure(fig, path) -> None:
@@ -288,5 +289,139 @@ def marker_dotplot(dotplot: pd.DataFrame, *, dataset: str, split: str):
     ax.set_ylim(-0.6, len(types) - 0.4)
     ax.set_title(f"{dataset} / {split}: top genes of the ranking", fontsize=9)
     fig.colorbar(sc, ax=ax, label="mean expression (z per gene)", fraction=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curve(curve: pd.DataFrame, history: pd.DataFrame, *, reference: float | None = None,
+                   plateau: int | None = None):
+    """Held-out Pearson r by epoch (per fold and pooled) next to the training loss.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        ``fold, epoch, pearson_r`` (``fold = -1``: pooled).
+    history : pandas.DataFrame
+        ``fold, epoch, fit_loss`` per epoch.
+    reference : float, optional
+        A published r drawn as a dotted line.
+    plateau : int, optional
+        Epoch marked with a vertical line.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for fold, g in curve.groupby("fold"):
+        pooled = fold == -1
+        axes[0].plot(g["epoch"], g["pearson_r"], color="black" if pooled else None, lw=2 if pooled else 1,
+                     label="pooled" if pooled else f"fold {fold}")
+    for fold, g in history.groupby("fold"):
+        axes[1].plot(g["epoch"], g["fit_loss"], lw=1, label=f"fold {fold}")
+    if reference is not None:
+        axes[0].axhline(reference, color="grey", ls=":", lw=1, label="paper")
+    for ax in axes:
+        if plateau is not None:
+            ax.axvline(plateau, color="tab:red", ls="--", lw=1)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("held-out Pearson r")
+    axes[1].set_ylabel("training MSE")
+    axes[1].set_yscale("log")
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(curves: pd.DataFrame, *, max_panels: int = 12):
+    """Training and validation loss by epoch of every neural fit (first seed), one panel per model x split.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        ``dataset, split, model, seed, epoch, train_loss, val_loss, best_epoch`` (the engine's
+        ``learning_curves`` table).
+    """
+    first = curves[curves["seed"] == curves.groupby(["dataset", "split", "model"])["seed"].transform("min")]
+    if "split_seed" in first:
+        first = first[first["split_seed"] == first.groupby(["dataset", "split", "model"])["split_seed"].transform("min")]
+    if "fold" in first:
+        first = first[first["fold"] == 0]
+    keys = list(first.groupby(["dataset", "split", "model"], sort=False).groups)[:max_panels]
+    ncol = min(4, len(keys)) or 1
+    nrow = max(1, int(np.ceil(len(keys) / ncol)))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False)
+    for ax, key in zip(axes.ravel(), keys):
+        g = first[(first["dataset"] == key[0]) & (first["split"] == key[1]) & (first["model"] == key[2])]
+        ax.plot(g["epoch"], g["train_loss"], label="train")
+        if "val_loss" in g and g["val_loss"].notna().any():
+            ax.plot(g["epoch"], g["val_loss"], ls="--", label="validation")
+        best = g["best_epoch"].dropna()
+        if len(best):
+            ax.axvline(best.iloc[0], color="grey", lw=0.8, ls=":")
+        ax.set_title(f"{key[2]} · {key[0]} · {key[1]}", fontsize=8)
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch", fontsize=8)
+    for ax in axes.ravel()[len(keys):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def verdict_grid(paired: pd.DataFrame, metric: str, *, maximize: bool = True, title: str = ""):
+    """Paired differences (model minus control) as a heat map: models x (dataset, split), CI in each cell.
+
+    Blue cells favour the model, red cells the control (oriented by ``maximize``); ``*`` marks a
+    95% CI that excludes zero.
+
+    Parameters
+    ----------
+    paired : pandas.DataFrame
+        Paired rows of one metric (``dataset, split, model, reference, diff, ci_low, ci_high, verdict``).
+    metric : str
+        Metric shown (title).
+    maximize : bool
+        Whether larger values of the metric are better.
+    """
+    df = paired.copy()
+    df["column"] = df["dataset"] + "\n" + df["split"]
+    df["row"] = df["model"] + " − " + df["reference"]
+    if "k" in df.columns and df["k"].notna().any():
+        df["row"] = df["row"] + " (k=" + df["k"].astype("Int64").astype(str) + ")"
+    df["gain"] = df["diff"] * (1 if maximize else -1)
+    diff = df.pivot_table(index="row", columns="column", values="gain", aggfunc="first", sort=False)
+    text = df.assign(label=[f"{d:+.3f}\n[{lo:+.3f}, {hi:+.3f}]" + ("" if v == "no difference" else " *")
+                            for d, lo, hi, v in zip(df["diff"], df["ci_low"], df["ci_high"], df["verdict"])])
+    labels = text.pivot_table(index="row", columns="column", values="label", aggfunc="first", sort=False)
+    labels = labels.reindex(index=diff.index, columns=diff.columns)
+    lim = float(np.nanmax(np.abs(diff.to_numpy()))) if diff.size else 1.0
+    fig, ax = plt.subplots(figsize=(2.2 + 2.1 * diff.shape[1], 1.0 + 0.55 * diff.shape[0]))
+    sns.heatmap(diff, annot=labels.fillna(""), fmt="", cmap="RdBu", center=0, vmin=-lim,
+                vmax=lim, cbar_kws={"label": f"Δ{metric}" + ("" if maximize else " (sign flipped: lower is better)")},
+                annot_kws={"fontsize": 6.5}, ax=ax)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(title or f"paired Δ{metric} (* = 95% CI excludes 0)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def scoreboard(board: pd.DataFrame):
+    """Cross-task scoreboard: best neural model minus best control per task, dataset and split, with CIs.
+
+    Parameters
+    ----------
+    board : pandas.DataFrame
+        ``task, dataset, split, metric, diff, ci_low, ci_high, verdict`` (one row each).
+    """
+    board = board.reset_index(drop=True)
+    labels = [f"{t} · {d} · {s}" for t, d, s in zip(board["task"], board["dataset"], board["split"])]
+    colors = board["verdict"].map({"better": "tab:blue", "worse": "tab:red"}).fillna("grey")
+    fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.28 * len(board)))
+    y = np.arange(len(board))[::-1]
+    ax.errorbar(board["diff"], y, xerr=[board["diff"] - board["ci_low"], board["ci_high"] - board["diff"]], fmt="none",
+                ecolor=colors, elinewidth=1.5)
+    ax.scatter(board["diff"], y, c=colors, zorder=3, s=18)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{lab} ({m})" for lab, m in zip(labels, board["metric"])], fontsize=7)
+    ax.set_xlabel("best neural model − best control (paired 95% CI)")
     fig.tight_layout()
     return fig

@@ -170,6 +170,9 @@ class ModelSpec:
     ablations : dict of str -> tuple
         ``parameter -> alternative values``: the engine refits the model with each value
         (``ablation_seeds``) and reports them next to the default.
+    uses_validation : bool
+        False for models that neither tune nor stop early on the validation units; the engine
+        then fits them on all non-test units (training plus validation).
     """
 
     id: str
@@ -184,6 +187,7 @@ class ModelSpec:
     chance: bool = False
     ensemble_of: str | None = None
     ablations: dict = field(default_factory=dict)
+    uses_validation: bool = True
 
     def build(self, data: Any, **params: Any) -> Any:
         """Return a new unfitted estimator for ``data`` with ``params`` set."""

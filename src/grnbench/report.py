@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["RichText", "fmt_interval", "load_tables", "interval_table", "seed_spread"]
+__all__ = ["RichText", "fmt_interval", "load_tables", "interval_table", "seed_spread", "scoreboard",
+           "scoreboard_text", "verdict_rows", "split_agreement"]
 
 
 class RichText:
@@ -65,8 +67,12 @@ def load_tables(results_dir: str | Path, task: str, datasets: list[str], require
 
 
 
-def interval_table(head: pd.DataFrame, metrics=("r2_flat",), digits: int = 3, order=None) -> pd.DataFrame:
+def interval_table(head: pd.DataFrame, metrics=("r2_flat",), digits: int = 3, order=None,
+                   spread: pd.DataFrame | None = None) -> pd.DataFrame:
     """Wide table ``value [ci_low, ci_high]`` per (dataset, split, model) and metric.
+
+    With ``spread`` (:func:`grnbench.results.split_spread`) a cell also shows ``± sd`` over split
+    seeds where there are several.
 
     Parameters
     ----------
@@ -81,6 +87,11 @@ def interval_table(head: pd.DataFrame, metrics=("r2_flat",), digits: int = 3, or
     """
     df = head[head["metric"].isin(metrics)].copy()
     df["cell"] = [fmt_interval(v, lo, hi, digits) for v, lo, hi in zip(df["value"], df["ci_low"], df["ci_high"])]
+    if spread is not None and len(spread) and (spread["n_splits"] > 1).any():
+        keys = ["dataset", "split", "model", "metric"]
+        sd = df[keys].merge(spread[keys + ["split_sd", "n_splits"]], on=keys, how="left")
+        df["cell"] = [c + (f" ±{s:.{digits}f}" if n > 1 else "") for c, s, n in
+                      zip(df["cell"], sd["split_sd"], sd["n_splits"].fillna(1))]
     wide = df.pivot_table(index=["dataset", "split", "model"], columns="metric", values="cell", aggfunc="first")
     wide = wide.reindex(columns=list(metrics))
     if order:
@@ -112,3 +123,110 @@ def seed_spread(metrics: pd.DataFrame, metrics_shown=("r2_flat",)) -> pd.DataFra
                                                        else [])
     agg = per_seed.groupby(keys)["value"].agg(["count", "mean", "std"])
     return agg[agg["count"] > 1].rename(columns={"count": "seeds", "std": "sd"})
+
+
+def verdict_rows(paired: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The paired rows of ``metric`` that carry a verdict: the first split seed, non-control models.
+
+    Parameters
+    ----------
+    paired : pandas.DataFrame
+        A task's paired table.
+    metric : str
+        Metric id.
+    """
+    p = paired[paired["metric"] == metric]
+    if "split_seed" in p.columns and p["split_seed"].notna().any():
+        p = p[p["split_seed"] == p.groupby(["dataset", "split"])["split_seed"].transform("min")]
+    return p.reset_index(drop=True)
+
+
+def split_agreement(paired: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """How many split seeds give each comparison's verdict: ``better / no difference / worse`` counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dataset, split, model, reference[, k], n_splits, better, no_difference, worse``.
+    """
+    p = paired[paired["metric"] == metric]
+    keys = ["dataset", "split", "model", "reference"] + (["k"] if "k" in p.columns else [])
+    counts = p.groupby(keys)["verdict"].value_counts().unstack(fill_value=0)
+    for col in ("better", "no difference", "worse"):
+        if col not in counts.columns:
+            counts[col] = 0
+    out = counts[["better", "no difference", "worse"]].rename(columns={"no difference": "no_difference"})
+    out.insert(0, "n_splits", out.sum(axis=1))
+    return out.reset_index()
+
+
+def scoreboard(results_dir: str | Path) -> pd.DataFrame:
+    """Per task, dataset and split: the best neural model against the best control (primary metric).
+
+    Reads every ``<results_dir>/<task>/<dataset>/paired.csv`` and ``metrics.csv``; the best
+    neural model is the non-control model with the best headline value of the task's primary
+    metric, compared (paired bootstrap, first split seed) with the control chosen on validation
+    (or, where the split has no validation units, with the best control on that metric).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``task, dataset, split, metric, model, reference, diff, ci_low, ci_high, verdict``.
+    """
+    from . import paths
+    from .registry import get_metric, get_model
+    from .results import headline, read_table
+    from .tasks import TASKS, get_task
+
+    root = paths.resolve(results_dir)
+    rows = []
+    for task_id in TASKS:
+        task = get_task(task_id)
+        metric = task.primary_metric
+        maximize = get_metric(metric, task_id).maximize
+        for part in sorted((root / task_id).glob("*/paired.csv")):
+            paired = read_table(part)
+            if paired.empty:
+                continue
+            head = headline(read_table(part.with_name("metrics.csv")))
+            head = head[head["metric"] == metric]
+            if "k" in head.columns and head["k"].notna().any():  # rankings: the smallest k compared
+                k = paired["k"].min()
+                head, paired = head[head["k"] == k], paired[paired["k"] == k]
+            pv = verdict_rows(paired, metric)
+            for (ds, split), g in pv.groupby(["dataset", "split"], sort=False):
+                h = head[(head["dataset"] == ds) & (head["split"] == split)]
+                neural = h[[not get_model(m, task_id).is_baseline for m in h["model"]]]
+                if neural.empty:
+                    continue
+                best = neural.sort_values("value", ascending=not maximize)["model"].iloc[0]
+                is_control = np.array([get_model(r, task_id).is_baseline and not get_model(r, task_id).chance
+                                       for r in g["reference"]], dtype=bool)
+                cand = g[(g["model"] == best).to_numpy() & is_control]
+                chosen = cand[cand["best_baseline"].astype(bool)] if cand["best_baseline"].astype(bool).any() else cand
+                if chosen.empty:
+                    continue
+                if len(chosen) > 1:  # no validation choice: the strongest control on this metric
+                    ref_scores = h.set_index("model")["value"]
+                    chosen = chosen.assign(score=chosen["reference"].map(ref_scores))
+                    chosen = chosen.sort_values("score", ascending=not maximize).iloc[:1]
+                r = chosen.iloc[0]
+                rows.append({"task": task_id, "dataset": ds, "split": split, "metric": metric, "model": best,
+                             "reference": r["reference"], "diff": r["diff"], "ci_low": r["ci_low"],
+                             "ci_high": r["ci_high"], "verdict": r["verdict"]})
+    return pd.DataFrame(rows, columns=["task", "dataset", "split", "metric", "model", "reference", "diff", "ci_low",
+                                       "ci_high", "verdict"])
+
+
+def scoreboard_text(board: pd.DataFrame) -> str:
+    """Markdown summary of :func:`scoreboard`: per task, how often the best neural model beats its control."""
+    if board.empty:
+        return "No task with a neural model and a control ran in this profile."
+    lines = []
+    for task, g in board.groupby("task", sort=False):
+        n = len(g)
+        counts = g["verdict"].value_counts()
+        lines.append(f"- **{task}** ({g['metric'].iloc[0]}): the best neural model beats its control in "
+                     f"{counts.get('better', 0)} of {n} dataset/split combinations, is indistinguishable in "
+                     f"{counts.get('no difference', 0)} and worse in {counts.get('worse', 0)}.")
+    return "\n".join(lines)

@@ -5,8 +5,9 @@ Schema (column order fixed; it is a contract of the study)::
     task, dataset, split, model, seed, metric, value, ci_low, ci_high, n_test,
     fit_seconds, predict_seconds, params, git_sha[, k]
 
-``k`` (optional, last) is the number of genes kept by a gene ranking (cell-type markers);
-it is empty for tasks without it.
+``k`` (optional) is the number of genes kept by a gene ranking (cell-type markers); it is
+empty for tasks without it. ``split_seed`` (optional, last) is the seed of the split (every
+split is drawn with several seeds; the first is the headline, the others measure the spread).
 
 Each stage writes its part (``<results_dir>/<task>/<dataset>/metrics.csv``);
 :func:`collect` concatenates all parts of a profile into ``<results_dir>/metrics.csv`` and
@@ -27,12 +28,13 @@ import pandas as pd
 
 from .errors import DataValidationError, format_names
 
-__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "validate_results", "write_table", "read_table", "collect", "git_sha", "describe_params"]
+__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "validate_results", "write_table", "read_table", "collect", "git_sha",
+           "describe_params", "headline", "split_spread", "AGGREGATE_SEED"]
 
 COLUMNS = ("task", "dataset", "split", "model", "seed", "metric", "value", "ci_low", "ci_high", "n_test",
            "fit_seconds", "predict_seconds", "params", "git_sha")
-#: Optional columns a task may add after the fixed ones (``k``: genes kept, cell-type markers).
-OPTIONAL_COLUMNS = ("k",)
+#: Optional columns after the fixed ones (``k``: genes kept, cell-type markers; ``split_seed``).
+OPTIONAL_COLUMNS = ("k", "split_seed")
 _NUMERIC = ("value", "ci_low", "ci_high", "fit_seconds", "predict_seconds")
 _INTEGER = ("seed", "n_test")
 
@@ -69,6 +71,11 @@ def validate_results(df: pd.DataFrame, name: str = "results") -> pd.DataFrame:
         if (k.notna() & ((k < 1) | (k != k.round()))).any():
             raise DataValidationError(f"{name}: column 'k' must hold positive integers (genes kept) or be empty")
         out["k"] = k.astype("Int64")
+    if "split_seed" in out.columns:
+        ss = pd.to_numeric(out["split_seed"], errors="coerce")
+        if (ss.notna() & (ss != ss.round())).any():
+            raise DataValidationError(f"{name}: column 'split_seed' must hold integers or be empty")
+        out["split_seed"] = ss.astype("Int64")
     for col in ("task", "dataset", "split", "model", "metric"):
         if (out[col].astype(str).str.len() == 0).any() or out[col].isna().any():
             raise DataValidationError(f"{name}: column {col!r} has empty values")
@@ -145,7 +152,8 @@ def collect(results_dir: str | os.PathLike, parts: Iterable[Path] | None = None)
     parts = sorted(parts) if parts is not None else sorted(p for p in results_dir.glob("*/**/metrics.csv"))
     frames = [validate_results(read_table(p), name=str(p)) for p in parts]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
-    order = ["task", "dataset", "split", "model", "seed", "metric"] + (["k"] if "k" in table.columns else [])
+    order = ["task", "dataset", "split"] + (["split_seed"] if "split_seed" in table.columns else []) + \
+        ["model", "seed", "metric"] + (["k"] if "k" in table.columns else [])
     table = table.sort_values(order, kind="stable")
     table = table.reset_index(drop=True)
     write_table(table, results_dir / "metrics.csv", parquet=True)
@@ -212,6 +220,9 @@ AGGREGATE_SEED = -1
 def headline(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per (dataset, split, model, metric[, k]): the seed average for stochastic models.
 
+    With several split seeds, the headline is the first split seed's row (its CI is over that
+    split's test units); :func:`split_spread` gives the spread over split seeds.
+
     Parameters
     ----------
     metrics : pandas.DataFrame
@@ -222,7 +233,26 @@ def headline(metrics: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         The ``seed = -1`` rows of stochastic models and the single rows of deterministic ones.
     """
+    if "split_seed" in metrics.columns and metrics["split_seed"].notna().any():
+        first = metrics.groupby(["dataset", "split"])["split_seed"].transform("min")
+        metrics = metrics[metrics["split_seed"].isna() | (metrics["split_seed"] == first)]
     has_agg = metrics.groupby(["dataset", "split", "model"])["seed"].transform(lambda s: (s == AGGREGATE_SEED).any())
     keep = (metrics["seed"] == AGGREGATE_SEED) | ~has_agg
     return metrics[keep].reset_index(drop=True)
 
+
+def split_spread(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean, standard deviation and count over split seeds of each headline-level measurement.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dataset, split, model, metric[, k], split_mean, split_sd, n_splits`` (``split_sd`` is
+        NaN with one split seed).
+    """
+    keys = ["dataset", "split", "model", "metric"] + (["k"] if "k" in metrics.columns and metrics["k"].notna().any()
+                                                       else [])
+    has_agg = metrics.groupby(["dataset", "split", "model"])["seed"].transform(lambda s: (s == AGGREGATE_SEED).any())
+    rows = metrics[(metrics["seed"] == AGGREGATE_SEED) | ~has_agg]
+    g = rows.groupby(keys, dropna=False)["value"]
+    return pd.DataFrame({"split_mean": g.mean(), "split_sd": g.std(), "n_splits": g.size()}).reset_index()

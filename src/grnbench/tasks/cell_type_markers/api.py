@@ -127,22 +127,23 @@ class CellTypeMarkers(Task):
         genes = candidate_genes(data.X(tr), ctx.options["n_hvg"])
         xtr, xva, xte = data.X(tr, genes), data.X(va, genes), data.X(te, genes)
         ytr, yva, yte = data.y(tr), data.y(va), data.y(te)
-        enc = LabelEncoder().fit(np.concatenate([ytr, yte]))
+        enc = LabelEncoder().fit(np.concatenate([ytr, yva, yte]))
         ks = ctx.options["ks"]
         info = {"genes": genes, "encoder": enc, "labels": yte, "train_mean": xtr.mean(axis=0),
                 "k_list": [k for k in ks if k < len(genes)] + [len(genes)],
                 "parts": {p: int((lab == p).sum()) for p in ("train", "val", "test", "drop")},
                 "dropped_classes": ", ".join(lab.attrs.get("dropped_classes", [])) or "none"}
         return [Fold(train=(xtr, ytr), val=(xva, yva), x_test=xte, y_test=enc.transform(yte),
-                     test_ids=xte.index, n_train=len(ytr), info=info)]
+                     test_ids=xte.index, n_train=len(ytr), info=info, y_val=enc.transform(yva))]
 
     def fold_counts(self, ctx, split, folds) -> dict:
         info = folds[0].info
         return {**info["parts"], "dropped_classes": info["dropped_classes"], "candidate_genes": len(info["genes"])}
 
-    def evaluate(self, ctx, est, fold) -> list[Evaluation]:
+    def evaluate(self, ctx, est, fold, x=None) -> list[Evaluation]:
         ranking = list(est.ranking_)
-        (xtr, ytr), xte, enc = fold.train, fold.x_test, fold.info["encoder"]
+        (xtr, ytr), enc = fold.train, fold.info["encoder"]
+        xte = fold.x_test if x is None else x
         out = []
         for k in fold.info["k_list"]:
             t0 = time.perf_counter()

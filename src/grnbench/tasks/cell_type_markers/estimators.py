@@ -123,6 +123,8 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     selection_weights_ : ndarray, shape (n_genes,)
+    history_ : list of dict
+        Training and validation loss (penalised) per epoch of the kept fit.
     ranking_ : list of str
         Genes by decreasing |selection weight|.
     classes_ : ndarray
@@ -184,7 +186,7 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
                 return float(np.mean(trial._predict_codes(x_val) == c_val)), trial
 
             self.best_params_, best, self.tuning_ = search_validation(self.param_grid, fit_and_score)
-            for attr in ("x_mean_", "x_std_", "module_", "selection_weights_", "best_epoch_"):
+            for attr in ("x_mean_", "x_std_", "module_", "selection_weights_", "best_epoch_", "history_"):
                 setattr(self, attr, getattr(best, attr))
         self.ranking_ = ranking_from_weights(_names(self, x), self.selection_weights_)
         return self
@@ -213,19 +215,23 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
             gen = torch.Generator().manual_seed(int(self.random_state or 0))
             loss_fn = nn.CrossEntropyLoss()
             stopper = EarlyStopping(self.patience, min_delta=1e-6)
+            self.history_ = []
             bar = tqdm(range(self.max_epochs), desc="SelectorMLP", disable=not show_progress(self.progress), leave=False)
             for epoch in bar:
                 module.train()
                 order = torch.randperm(len(xt), generator=gen)
+                total = 0.0
                 for start in range(0, len(xt), self.batch_size):
                     idx = order[start:start + self.batch_size]
                     opt.zero_grad()
                     loss = loss_fn(module(xt[idx]), yt[idx]) + self.l1 * module.weights.abs().sum()
                     loss.backward()
                     opt.step()
+                    total += loss.item() * len(idx)
                 module.eval()
                 with torch.no_grad():  # the penalised objective, so sparsification counts as progress
                     val = float(loss_fn(module(xv), yv) + self.l1 * module.weights.abs().sum())
+                self.history_.append({"epoch": epoch, "train_loss": total / len(xt), "val_loss": val})
                 if stopper.step(module, val, epoch):
                     break
             stopper.restore(module)

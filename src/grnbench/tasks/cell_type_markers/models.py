@@ -25,14 +25,14 @@ def selector_mlp(data):
     return SelectorMLPClassifier(param_grid=SELECTOR_GRID, tune_ks=TUNE_KS)
 
 
-@register_model("wilcoxon_markers", task=TASK, is_baseline=True, stochastic=False,
+@register_model("wilcoxon_markers", task=TASK, uses_validation=False, is_baseline=True, stochastic=False,
                 reference="scanpy rank_genes_groups (Wolf et al. 2018, doi:10.1186/s13059-017-1382-0)",
                 description="Wilcoxon marker genes per cell type on training cells, merged round-robin")
 def wilcoxon_markers(data):
     return WilcoxonRanker()
 
 
-@register_model("linear_svm", task=TASK, is_baseline=True, stochastic=False,
+@register_model("linear_svm", task=TASK, uses_validation=False, is_baseline=True, stochastic=False,
                 reference="the seed's SVM baseline; Abdelaal et al. 2019, doi:10.1186/s13059-019-1795-z",
                 description="linear SVM on standardised genes, ranked by max |coefficient| over classes")
 def linear_svm(data):
@@ -47,7 +47,7 @@ def logreg_l1(data):
     return LinearRanker(kind="logreg_l1", C_grid=(0.01, 0.1, 1.0), tune_ks=TUNE_KS)
 
 
-@register_model("random", task=TASK, is_baseline=True, stochastic=True, chance=True,
+@register_model("random", task=TASK, uses_validation=False, is_baseline=True, stochastic=True, chance=True,
                 reference="random gene order (control)", description="a random gene order; 5 orders per split")
 def random(data):
     return RandomRanker()

@@ -2,7 +2,8 @@
 
 A model scores TF -> target *pair tables* (``tf, target``; labels 0/1). Splits
 (:func:`~.splits.make_split`): ``reference`` (the shipped GENELink/bridge-grn split; ``random``
-re-implements its protocol where nothing is shipped), ``heldout_tf`` and ``heldout_target``.
+re-implements its protocol where nothing is shipped), ``heldout_tf``, ``heldout_target`` and
+``c3`` (neither the TF nor the target of a test pair is in any training pair).
 Models fit on training pairs, use validation pairs for early stopping and for the decision
 threshold (maximum validation F1), and score the test pairs once. Ranking metrics score the
 probabilities, threshold metrics the 0/1 predictions at that threshold. Bootstrap CIs resample
@@ -74,8 +75,9 @@ class EdgeClassification(Task):
     """Is TF -> target a regulatory edge? Supervised link prediction with leakage-aware splits."""
 
     id = "edge_classification"
-    splits = ("reference", "random", "heldout_tf", "heldout_target")
-    default_splits = ("reference", "heldout_tf", "heldout_target")
+    splits = ("reference", "random", "heldout_tf", "heldout_target", "c3")
+    default_splits = ("reference", "heldout_tf", "heldout_target", "c3")
+    fixed_splits = ("reference",)
     primary_metric = "auroc"
     ci_method = "percentile"
     boot_batch = 10  # resamples per vectorised batch: small batches reuse memory (measured faster on 10⁵ pairs)
@@ -95,7 +97,7 @@ class EdgeClassification(Task):
         tr, va, te = (pairs[pairs["part"] == p] for p in ("train", "val", "test"))
         return [Fold(train=(tr[PAIR], tr["label"].to_numpy()), val=(va[PAIR], va["label"].to_numpy()),
                      x_test=te[PAIR], y_test=te["label"].to_numpy(), test_ids=pd.Index(te["tf"] + "->" + te["target"]),
-                     n_train=len(tr), info={"pairs": pairs, "test": te})]
+                     n_train=len(tr), info={"pairs": pairs, "test": te}, y_val=va["label"].to_numpy())]
 
     def split_name(self, ctx: Context, split: str) -> str:
         return "random" if split == "reference" and ctx.data.reference is None else split
@@ -104,9 +106,9 @@ class EdgeClassification(Task):
         summary = split_summary(ctx.folds[0].info["pairs"]).reset_index()
         ctx.add("splits", summary.assign(dataset=ctx.dataset, split=ctx.split))
 
-    def evaluate(self, ctx, est, fold) -> list[Evaluation]:
+    def evaluate(self, ctx, est, fold, x=None) -> list[Evaluation]:
         t0 = time.perf_counter()
-        s = est.predict_proba(fold.x_test)[:, 1]
+        s = est.predict_proba(fold.x_test if x is None else x)[:, 1]
         return [Evaluation((s, float(est.threshold_)), time.perf_counter() - t0)]
 
     def statistic(self, funcs, y_true, predictions):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ...registry import display_order, get_model
@@ -33,6 +34,7 @@ class EdgeResults:
     ablation: pd.DataFrame
     fits: pd.DataFrame
     counts: pd.DataFrame
+    learning_curves: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -49,9 +51,10 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> EdgeResults:
         If a dataset's tables are missing (run its fit stage first); the message names the file.
     """
     t = load_tables(results_dir, TASK, datasets, ("metrics", "splits", "paired", "fits", "counts"),
-                    ("per_tf", "ablation"))
+                    ("per_tf", "ablation", "learning_curves"))
     return EdgeResults(metrics=t["metrics"], headline=headline(t["metrics"]), splits=t["splits"], paired=t["paired"],
-                       per_tf=t["per_tf"], ablation=t["ablation"], fits=t["fits"], counts=t["counts"])
+                       per_tf=t["per_tf"], ablation=t["ablation"], fits=t["fits"], counts=t["counts"],
+                       learning_curves=t["learning_curves"])
 
 
 def verdict(res: EdgeResults, split: str, metric: str = "auroc") -> str:
@@ -63,7 +66,7 @@ def verdict(res: EdgeResults, split: str, metric: str = "auroc") -> str:
     excludes zero.
     """
     p = res.paired[(res.paired["split"] == split) & (res.paired["metric"] == metric)
-                   & [get_model(r, TASK).is_baseline for r in res.paired["reference"]]]
+                   & np.array([get_model(r, TASK).is_baseline for r in res.paired["reference"]], dtype=bool)]
     if p.empty:
         return f"No `{split}` split in this run."
     lines, tally = [], {"better": 0, "no difference": 0, "worse": 0}

@@ -16,6 +16,12 @@ no (tf, target) pair is in two parts.
   pair of the test TFs (all their non-targets), so its positive rate is those TFs' density
   (negatives subsampled uniformly only above ``max_test_pairs``).
 * ``heldout_target`` — the same with target genes as the groups.
+* ``c3`` — Park & Marcotte's hardest class (Nat Methods 9:1134, 2012, doi:10.1038/nmeth.2259):
+  genes (TFs and non-TFs separately, so every part has TFs) are split into test (30%),
+  validation (15%) and training genes; a pair belongs to a part only if its TF *and* its target
+  are genes of that part, so no gene of a test pair appears in any training pair, as TF or as
+  target. Pairs across parts are discarded. Training/validation: positives plus as many
+  negatives of the same TFs; test: every candidate pair (subsampled above ``max_test_pairs``).
 
 Negative sampling draws uniformly, seeded; positive rates per part are reported by
 :func:`split_summary`.
@@ -32,7 +38,7 @@ from .datasets import EdgeData
 
 __all__ = ["SPLITS", "make_split", "split_summary"]
 
-SPLITS = ("reference", "random", "heldout_tf", "heldout_target")
+SPLITS = ("reference", "random", "heldout_tf", "heldout_target", "c3")
 
 
 def _grid(tfs, genes) -> pd.DataFrame:
@@ -114,6 +120,33 @@ def _heldout(data: EdgeData, key: str, rng, seed: int, n_folds: int, fold: int, 
     return pd.concat(out, ignore_index=True)
 
 
+def _c3(data: EdgeData, rng, max_test_pairs: int, test_fraction: float = 0.3, val_fraction: float = 0.15
+        ) -> pd.DataFrame:
+    tfs = set(data.tfs)
+    part_of = {}
+    for pool in (sorted(tfs), sorted(g for g in data.genes if g not in tfs)):
+        order = list(np.asarray(pool, dtype=object)[rng.permutation(len(pool))])
+        n_test, n_val = int(round(test_fraction * len(order))), int(round(val_fraction * len(order)))
+        for k, g in enumerate(order):
+            part_of[g] = "test" if k < n_test else "val" if k < n_test + n_val else "train"
+    grid = _grid(data.tfs, data.genes)
+    a, b = grid["tf"].map(part_of), grid["target"].map(part_of)
+    grid = grid[a == b].assign(part=a[a == b])
+    grid["label"] = _label(grid, data.edges).astype(int)
+    out = []
+    for name in ("train", "val"):
+        sub = grid[grid["part"] == name]
+        pos, neg = sub[sub["label"] == 1], sub[sub["label"] == 0]
+        out += [pos, _negatives_per_tf(neg, pos.groupby("tf").size(), rng)]
+    test = grid[grid["part"] == "test"]
+    if len(test) > max_test_pairs:
+        pos, neg = test[test["label"] == 1], test[test["label"] == 0]
+        keep = max(0, max_test_pairs - len(pos))
+        test = pd.concat([pos, neg.iloc[np.sort(rng.choice(len(neg), size=min(keep, len(neg)), replace=False))]])
+    out.append(test)
+    return pd.concat(out, ignore_index=True)
+
+
 def make_split(data: EdgeData, split: str, *, seed: int = 0, n_folds: int = 5, fold: int = 0,
                max_test_pairs: int = 150_000) -> pd.DataFrame:
     """Pair table ``tf, target, label, part`` of one split.
@@ -121,7 +154,7 @@ def make_split(data: EdgeData, split: str, *, seed: int = 0, n_folds: int = 5, f
     Parameters
     ----------
     data : EdgeData
-    split : {"reference", "random", "heldout_tf", "heldout_target"}
+    split : {"reference", "random", "heldout_tf", "heldout_target", "c3"}
     seed : int
         Seed of the fold assignment and negative sampling.
     n_folds, fold : int
@@ -147,6 +180,8 @@ def make_split(data: EdgeData, split: str, *, seed: int = 0, n_folds: int = 5, f
         pairs = _heldout(data, "tf", rng, seed, n_folds, fold, max_test_pairs)
     elif split == "heldout_target":
         pairs = _heldout(data, "target", rng, seed, n_folds, fold, max_test_pairs)
+    elif split == "c3":
+        pairs = _c3(data, rng, max_test_pairs)
     else:
         raise UnknownIdError(f"unknown split id {split!r}; known: {', '.join(SPLITS)}")
     pairs["label"] = pairs["label"].astype(int)

@@ -34,6 +34,7 @@ class TargetExpression(Task):
     id = "target_expression"
     splits = ("random", "ood", "cv28")
     default_splits = ("random", "ood")
+    fixed_splits = ("cv28",)
     primary_metric = "r2_flat"
     compare_baselines = True
     #: ``record_genes``: targets whose test predictions are kept ("all" keeps every target);
@@ -53,7 +54,8 @@ class TargetExpression(Task):
         train, val, test = ((labels == p).to_numpy() for p in ("train", "val", "test"))
         return [Fold(train=(data.X(train), data.Y(train)), val=(data.X(val), data.Y(val)), x_test=data.X(test),
                      y_test=data.Y(test).to_numpy(dtype=float), test_ids=data.adata.obs_names[test],
-                     n_train=int(train.sum()), info={"parts": labels.value_counts().to_dict()})]
+                     n_train=int(train.sum()), info={"parts": labels.value_counts().to_dict()},
+                     y_val=data.Y(val).to_numpy(dtype=float))]
 
     def _cv_folds(self, ctx: Context) -> list[Fold]:
         data = ctx.data

@@ -16,34 +16,34 @@ TASK = "target_expression"
 MLP_GRID = {"dropout": [0.1, 0.5], "weight_decay": [1e-4, 1e-2]}
 
 
-@register_model("mean", task=TASK, per_target=True, is_baseline=True, stochastic=False,
+@register_model("mean", task=TASK, per_target=True, uses_validation=False, is_baseline=True, stochastic=False,
                 reference="no-information control", description="each target's training mean")
 def mean(data):
     return MeanRegressor()
 
 
-@register_model("mlr", task=TASK, per_target=True, is_baseline=True, stochastic=False,
+@register_model("mlr", task=TASK, per_target=True, uses_validation=False, is_baseline=True, stochastic=False,
                 reference="LEMBAS-RNN benchmark MLR (sklearn LinearRegression; Langridge 2026)",
                 description="least squares on all TFs (minimum-norm when under-determined)")
 def mlr(data):
     return MLR()
 
 
-@register_model("ridge", task=TASK, per_target=True, is_baseline=True, stochastic=False,
+@register_model("ridge", task=TASK, per_target=True, uses_validation=False, is_baseline=True, stochastic=False,
                 reference="Hoerl & Kennard 1970, doi:10.1080/00401706.1970.10488634",
                 description="ridge on all TFs, penalty per target by leave-one-out CV")
 def ridge(data):
     return RidgeAllTFs()
 
 
-@register_model("ridge_parents", task=TASK, per_target=True, is_baseline=True, stochastic=False,
+@register_model("ridge_parents", task=TASK, per_target=True, uses_validation=False, is_baseline=True, stochastic=False,
                 reference="Hoerl & Kennard 1970; prior-masked linear control (this study)",
                 description="ridge per target on its prior parents only, penalty by 5-fold CV")
 def ridge_parents(data):
     return ParentRidge(parents=data.parents)
 
 
-@register_model("xgbrf_seed", task=TASK, per_target=True, is_baseline=True, stochastic=False,
+@register_model("xgbrf_seed", task=TASK, per_target=True, uses_validation=False, is_baseline=True, stochastic=False,
                 reference="LEMBAS-RNN benchmark XGBRF (Langridge 2026); Chen & Guestrin 2016, doi:10.1145/2939672.2939785",
                 description="the seed's XGBRF: 3 trees, reg:squarederror, random_state=888, batches of 1,000 targets")
 def xgbrf_seed(data):
@@ -79,4 +79,4 @@ def lembas_seed(data):
                             "(epsilon 1e-4, 150 steps), exp_factor=20")
 def lembas(data):
     return LembasRegressor(network=data.network, max_steps=150, tol=1e-6, target_steps=150, epsilon=1e-4,
-                           exp_factor=20.0, leak=0.01, updates=800)
+                           exp_factor=20.0, leak=0.01, updates=800, warm_start=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ... import paths
@@ -35,6 +36,7 @@ class TaskResults:
     shap: pd.DataFrame | None
     shap_importance: pd.DataFrame | None
     steady_state: pd.DataFrame | None = None
+    learning_curves: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -51,10 +53,11 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> TaskResults:
         If a dataset's tables are missing (run its fit stage first); the message names the file.
     """
     t = load_tables(results_dir, TASK, datasets, ("metrics", "per_gene", "predictions", "paired", "counts"),
-                    ("shap_summary", "shap_importance", "steady_state"))
+                    ("shap_summary", "shap_importance", "steady_state", "learning_curves"))
     return TaskResults(metrics=t["metrics"], headline=headline(t["metrics"]), per_gene=t["per_gene"],
                        predictions=t["predictions"], paired=t["paired"], counts=t["counts"], shap=t["shap_summary"],
-                       shap_importance=t["shap_importance"], steady_state=t["steady_state"])
+                       shap_importance=t["shap_importance"], steady_state=t["steady_state"],
+                       learning_curves=t["learning_curves"])
 
 
 def _fmt(v, lo, hi):
@@ -153,7 +156,8 @@ def controls_verdict(res: TaskResults, metric: str = "r2_flat") -> str:
     """Markdown: each model against the controls its registry entry names (e.g. LEMBAS against
     ``ridge_parents``, a linear model on the same parents, and ``mlr``)."""
     pr = res.paired[(res.paired["metric"] == metric)
-                    & [r in get_model(m, TASK).controls for m, r in zip(res.paired["model"], res.paired["reference"])]]
+                    & np.array([r in get_model(m, TASK).controls for m, r in zip(res.paired["model"], res.paired["reference"])],
+                                 dtype=bool)]
     words = {"better": "beats", "worse": "is worse than", "no difference": "is not distinguishable from"}
     lines = []
     for (ds, split), g in pr.groupby(["dataset", "split"], sort=False):
