@@ -191,7 +191,7 @@ profiles:
   p:
     stages:
       - {id: fit, task: target_expression, notebook: notebooks/target_expression/01_fit.ipynb, output: fit}
-      - {id: report, task: target_expression, notebook: notebooks/target_expression/05_benchmark.ipynb, output: rep}
+      - {id: report, task: target_expression, notebook: notebooks/target_expression/06_benchmark.ipynb, output: rep}
       - {id: ctm, task: cell_type_markers, notebook: notebooks/cell_type_markers/01_fit.ipynb, output: ctm}
 """
 
