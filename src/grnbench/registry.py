@@ -49,6 +49,7 @@ __all__ = [
 _DATA_MODULES = (
     "grnbench.data.datasets",
     "grnbench.data.beeline",
+    "grnbench.data.grn_benchmarks",
     "grnbench.data.priors",
 )
 

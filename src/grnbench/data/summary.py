@@ -43,7 +43,8 @@ def dataset_table(datasets: list[str]) -> pd.DataFrame:
         adata = load_dataset(ds)
         x = adata.X
         vmax = float(x.max())
-        annotations = {c: int(adata.obs[c].nunique()) for c in ("cell_type", "condition", "stage") if c in adata.obs}
+        annotations = {c: int(adata.obs[c].nunique()) for c in ("cell_type", "condition", "stage", "perturbation")
+                       if c in adata.obs}
         rows.append({"dataset": ds, "cells": adata.n_obs, "genes": adata.n_vars, "max_value": round(vmax, 2),
                      "scale": adata.uns["scale"],
                      "annotations": ", ".join(f"{k} ({v})" for k, v in annotations.items()),

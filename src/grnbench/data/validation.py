@@ -12,7 +12,8 @@ import scipy.sparse as sp
 
 from ..errors import DataValidationError, format_names
 
-__all__ = ["PRIOR_COLUMNS", "PRIOR_OPTIONAL_COLUMNS", "validate_prior", "validate_expression", "dense"]
+__all__ = ["PRIOR_COLUMNS", "PRIOR_OPTIONAL_COLUMNS", "validate_prior", "validate_expression", "dense",
+           "expression_frame"]
 
 #: Required columns of a tidy prior network (decoupler convention).
 PRIOR_COLUMNS = ("source", "target", "weight")
@@ -162,3 +163,23 @@ def _genes_where(x, predicate, genes: pd.Index) -> list[str]:
     xd = dense(x)
     cols = np.flatnonzero(predicate(xd).any(axis=0))
     return list(genes[cols])
+
+
+def expression_frame(adata, name: str) -> pd.DataFrame:
+    """``adata.X`` as a float64 cells x genes DataFrame, after :func:`validate_expression`.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Cells x genes.
+    name : str
+        Dataset id for error messages.
+
+    Raises
+    ------
+    grnbench.errors.DataValidationError
+        For duplicated or empty gene names or NaN/Inf values (the message names the genes).
+    """
+    validate_expression(adata.X, adata.var_names, name, log_scale=False, cells=adata.obs_names)
+    return pd.DataFrame(dense(adata.X).astype(np.float64), index=adata.obs_names.astype(str),
+                        columns=pd.Index(adata.var_names.astype(str)))

@@ -17,6 +17,8 @@ TASKS = {
     "target_expression": "grnbench.tasks.target_expression",
     "edge_classification": "grnbench.tasks.edge_classification",
     "cell_type_markers": "grnbench.tasks.cell_type_markers",
+    "grn_inference": "grnbench.tasks.grn_inference",
+    "perturbation_response": "grnbench.tasks.perturbation_response",
 }
 
 

@@ -11,8 +11,9 @@ A model is a gene *ranking* (``fit(X, y, validation)`` sets ``ranking_``). Each 
 
 Extras (hooks): the top genes (``selected``), overlap with known PBMC markers (``markers``), the
 seed's masking curve for rankings that are classifiers (``masking``: lowest-ranked genes set
-to their training mean first, against random orders), and a dot plot of the top genes of the
-non-control rankings (``dotplot``).
+to their training mean first, against random orders), a dot plot of the top genes of the
+non-control rankings (``dotplot``), and the validation score of every grid point of the tuned
+rankings (``tuning``, first seed).
 """
 
 from __future__ import annotations
@@ -170,6 +171,9 @@ class CellTypeMarkers(Task):
             curve = masking_curve(est, ranking, fold.x_test, labels, fold.info["train_mean"], group,
                                   np.random.default_rng(seed), ctx.options["random_orders"])
             ctx.add("masking", curve.assign(dataset=ctx.dataset, split=ctx.split, model=spec.id, seed=seed))
+        if first_seed and getattr(est, "tuning_", None):  # validation score of every grid point
+            grid = pd.DataFrame(est.tuning_).map(lambda v: str(tuple(v)) if isinstance(v, (list, tuple)) else v)
+            ctx.add("tuning", grid.assign(**key))
         if not spec.is_baseline and first_seed:
             dots = _dotplot(fold.x_test, labels, ranking[:16])
             ctx.add("dotplot", dots.assign(dataset=ctx.dataset, split=ctx.split, model=spec.id))

@@ -33,6 +33,7 @@ class MarkerResults:
     paired: pd.DataFrame
     counts: pd.DataFrame
     learning_curves: pd.DataFrame | None = None
+    tuning: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -49,10 +50,10 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> MarkerResults:
         If a dataset's tables are missing (run its fit stage first); the message names the file.
     """
     t = load_tables(results_dir, TASK, datasets, ("metrics", "markers", "selected", "paired", "counts"),
-                    ("masking", "dotplot", "learning_curves"))
+                    ("masking", "dotplot", "learning_curves", "tuning"))
     return MarkerResults(metrics=t["metrics"], headline=headline(t["metrics"]), masking=t["masking"],
                          markers=t["markers"], selected=t["selected"], dotplot=t["dotplot"], paired=t["paired"],
-                         counts=t["counts"], learning_curves=t["learning_curves"])
+                         counts=t["counts"], learning_curves=t["learning_curves"], tuning=t["tuning"])
 
 
 def k_table(res: MarkerResults, metric: str = "accuracy", ks=(8, 16, 32, 64), digits: int = 3) -> pd.DataFrame:

@@ -1,0 +1,93 @@
+"""Read the perturbation-response results of a profile and turn them into tables and verdicts.
+
+The report notebook calls these functions; they read only the tables written by the fit stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ...registry import display_order, get_metric
+from ...report import fmt_interval, load_tables
+from ...results import headline
+
+__all__ = ["PerturbationResults", "load_results", "verdict", "comparisons", "timing_table", "DATASET_ORDER"]
+
+TASK = "perturbation_response"
+#: Datasets the book's verdicts are pasted for (one per set-up).
+DATASET_ORDER = ("kang_ifnb", "dream4_100_1", "pbmc68k_reduced")
+
+
+@dataclass
+class PerturbationResults:
+    """All tables of the task for one profile (see :func:`load_results`)."""
+
+    metrics: pd.DataFrame
+    headline: pd.DataFrame
+    paired: pd.DataFrame
+    fits: pd.DataFrame
+    counts: pd.DataFrame
+    per_unit: pd.DataFrame
+    learning_curves: pd.DataFrame | None = None
+
+    @property
+    def models(self) -> list[str]:
+        return display_order(TASK, self.metrics["model"])
+
+
+def load_results(results_dir: str | Path, datasets: list[str]) -> PerturbationResults:
+    """Load the task's tables for ``datasets`` from ``<results_dir>/perturbation_response/<dataset>/``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a dataset's tables are missing (run its fit stage first); the message names the file.
+    """
+    t = load_tables(results_dir, TASK, datasets, ("metrics", "paired", "fits", "counts"),
+                    ("per_unit", "learning_curves"))
+    return PerturbationResults(metrics=t["metrics"], headline=headline(t["metrics"]), paired=t["paired"],
+                               fits=t["fits"], counts=t["counts"], per_unit=t["per_unit"],
+                               learning_curves=t["learning_curves"])
+
+
+def verdict(res: PerturbationResults, dataset: str, metrics=("pearson_delta", "mse")) -> str:
+    """Plain-language verdict for one dataset: the seed model against the additive and linear baselines
+    (and the others), by paired bootstrap over test units."""
+    p = res.paired[(res.paired["dataset"] == dataset) & (res.paired["model"] == "perturb_transformer")]
+    if p.empty:
+        return f"No `{dataset}` run in this profile."
+    parts = []
+    for metric in metrics:
+        q = p[p["metric"] == metric]
+        if q.empty:
+            continue
+        direction = "higher" if get_metric(metric, TASK).maximize else "lower"
+        cells = [f"`{r.reference}` {fmt_interval(r.diff, r.ci_low, r.ci_high, signed=True)} ({r.verdict})"
+                 for r in q.itertuples()]
+        parts.append(f"{metric} ({direction} is better), transformer minus " + "; ".join(cells))
+    head = res.headline[(res.headline["dataset"] == dataset) & (res.headline["metric"] == "pearson_delta")]
+    best = head.sort_values("value", ascending=False)
+    lead = (f"Best pearson_delta: `{best['model'].iloc[0]}` ({best['value'].iloc[0]:.3f}); the transformer "
+            f"{head.set_index('model')['value'].get('perturb_transformer', float('nan')):.3f}.") if len(best) else ""
+    beaten = p[(p["metric"] == "pearson_delta") & p["reference"].isin(["additive", "ridge"])]
+    wins = int((beaten["verdict"] == "better").sum())
+    summary = f" It beats {wins} of {len(beaten)} of the additive and linear baselines on pearson_delta."
+    return lead + summary + "\n\n" + "\n".join(f"- {x}." for x in parts)
+
+
+def comparisons(res: PerturbationResults, metric: str = "pearson_delta") -> pd.DataFrame:
+    """Paired rows of ``metric`` as ``difference [CI] (verdict)`` per dataset and baseline."""
+    p = res.paired[res.paired["metric"] == metric].copy()
+    p["cell"] = [f"{fmt_interval(d, lo, hi, signed=True)} ({v})"
+                 for d, lo, hi, v in zip(p["diff"], p["ci_low"], p["ci_high"], p["verdict"])]
+    return p.pivot_table(index=["dataset", "split"], columns="reference", values="cell", aggfunc="first")
+
+
+def timing_table(res: PerturbationResults) -> pd.DataFrame:
+    """Mean and maximum fit seconds per fold, per dataset and model."""
+    t = res.fits.groupby(["dataset", "model"])["fit_seconds"].agg(["mean", "max", "count"]).round(2)
+    rank = {m: i for i, m in enumerate(res.models)}
+    return t.reindex(sorted(t.index, key=lambda k: (k[0], rank.get(k[1], len(rank)))))
