@@ -77,7 +77,7 @@ def test_good_inputs_give_cards_and_every_applicable_task(files, tmp_path):
     doc = yaml.safe_load(study.read_text())
     stages = doc["profiles"]["own"]["stages"]
     assert [s["use"] for s in stages] == ["data", "te_fit", "te_shap", "te_benchmark", "ec_fit", "ec_benchmark",
-                                          "ctm_fit", "ctm_benchmark"]
+                                          "ctm_fit", "ctm_benchmark", "scoreboard"]
     kind, spec = read_card(tmp_path / "out" / "cards" / "mine.yaml")
     assert kind == "dataset" and spec.ood == {"obs_key": "condition", "test": ["stim"]} and spec.prior == "mine_prior"
     assert spec.sources[0].fetch() == a  # sha256 recorded and verified

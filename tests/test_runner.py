@@ -220,3 +220,27 @@ def test_fingerprint_covers_only_the_code_a_stage_depends_on(src_copy):
     models.write_text(models.read_text() + "\n\nEDITED = 1\n")
     after = _hashes(src_copy, FINGERPRINT_STUDY)
     assert after["ctm"] != before["ctm"] and after["fit"] == before["fit"]
+
+
+def test_shared_book_pages_link_only_to_pages_every_book_has():
+    """The runner drops the chapters of tasks a run did not execute (a user's data may run three of
+    five tasks), and the book is built with warnings as errors: the pages every book keeps (intro,
+    methods, ...) may link only to themselves, the data notebook and the scoreboard, which every
+    profile runs."""
+    import re
+
+    import yaml
+
+    from grnbench import paths
+    from grnbench.tasks import TASKS
+
+    root = paths.project_root()
+    always = {"intro", "methods", "roadmap", "references", "../notebooks/data", "../notebooks/scoreboard"}
+    for page in sorted((root / "book").glob("*.md")):
+        if page.stem in TASKS:
+            continue
+        for target in re.findall(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", page.read_text()):
+            assert target in always, f"{page.name} links to {target!r}, which a run without that task lacks"
+    study = yaml.safe_load((root / "study.yaml").read_text())
+    for name, profile in study["profiles"].items():
+        assert "scoreboard" in [s["use"] for s in profile["stages"]], f"profile {name} has no scoreboard stage"

@@ -313,6 +313,7 @@ def write_study(own: OwnData, out, *, quick: bool = False, study_path=None) -> P
             else:
                 stage_list.append({"use": name, "foreach": [foreach], "parameters": dict(_QUICK.get(name, {})) if quick
                                    else {}})
+    stage_list.append({"use": "scoreboard"})  # the book's intro page reads it
     study = {"templates": copy.deepcopy(project["templates"]),
              "profiles": {PROFILE: {"description": f"your data: {own.dataset}" + (" (quick settings)" if quick else ""),
                                     "cards": [os.path.relpath(c, out) for c in cards], "stages": stage_list}}}

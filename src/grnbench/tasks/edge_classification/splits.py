@@ -111,13 +111,17 @@ def _heldout(data: EdgeData, key: str, rng, seed: int, n_folds: int, fold: int, 
         else:
             drawn = neg.iloc[rng.choice(len(neg), size=min(len(pos), len(neg)), replace=False)]
         out += [pos, drawn]
-    test = grid[grid["part"] == "test"]
-    if len(test) > max_test_pairs:
-        pos, neg = test[test["label"] == 1], test[test["label"] == 0]
-        keep = max(0, max_test_pairs - len(pos))
-        test = pd.concat([pos, neg.iloc[np.sort(rng.choice(len(neg), size=min(keep, len(neg)), replace=False))]])
-    out.append(test)
+    out.append(_cap_test(grid[grid["part"] == "test"], max_test_pairs, rng))
     return pd.concat(out, ignore_index=True)
+
+
+def _cap_test(test: pd.DataFrame, max_test_pairs: int, rng) -> pd.DataFrame:
+    """Keep every positive test pair and a random subset of negatives, at most ``max_test_pairs`` in all."""
+    if len(test) <= max_test_pairs:
+        return test
+    pos, neg = test[test["label"] == 1], test[test["label"] == 0]
+    keep = max(0, max_test_pairs - len(pos))
+    return pd.concat([pos, neg.iloc[np.sort(rng.choice(len(neg), size=min(keep, len(neg)), replace=False))]])
 
 
 def _c3(data: EdgeData, rng, max_test_pairs: int, test_fraction: float = 0.3, val_fraction: float = 0.15
@@ -138,12 +142,7 @@ def _c3(data: EdgeData, rng, max_test_pairs: int, test_fraction: float = 0.3, va
         sub = grid[grid["part"] == name]
         pos, neg = sub[sub["label"] == 1], sub[sub["label"] == 0]
         out += [pos, _negatives_per_tf(neg, pos.groupby("tf").size(), rng)]
-    test = grid[grid["part"] == "test"]
-    if len(test) > max_test_pairs:
-        pos, neg = test[test["label"] == 1], test[test["label"] == 0]
-        keep = max(0, max_test_pairs - len(pos))
-        test = pd.concat([pos, neg.iloc[np.sort(rng.choice(len(neg), size=min(keep, len(neg)), replace=False))]])
-    out.append(test)
+    out.append(_cap_test(grid[grid["part"] == "test"], max_test_pairs, rng))
     return pd.concat(out, ignore_index=True)
 
 
