@@ -217,6 +217,38 @@ def test_catran_is_deterministic_and_learns(grn):
     assert not i.scores_.equals(a.scores_)
 
 
+def test_catran_skipping_the_nan_fill_changes_nothing(grn, monkeypatch):
+    """The speed-up of torch_deterministic (no NaN fill of fresh memory) is bit-for-bit neutral."""
+    import contextlib
+
+    import torch
+    import torch.utils.deterministic as det
+
+    from grnbench.tasks.grn_inference import catran
+
+    def fit(interventional):
+        return CaTranScorer(epochs=5, progress=False, interventional=interventional, regulators=grn.regulators,
+                            targets=grn.nodes).fit(grn.expression, interventions=grn.interventions.to_numpy())
+
+    before = (torch.are_deterministic_algorithms_enabled(), det.fill_uninitialized_memory)
+    fast = [fit(False), fit(True)]
+    assert (torch.are_deterministic_algorithms_enabled(), det.fill_uninitialized_memory) == before  # restored
+
+    @contextlib.contextmanager
+    def with_fill():
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        det.fill_uninitialized_memory = True
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(before[0])
+            det.fill_uninitialized_memory = before[1]
+
+    monkeypatch.setattr(catran, "torch_deterministic", with_fill)
+    for interventional, f in zip((False, True), fast):
+        assert fit(interventional).scores_.equals(f.scores_)
+
+
 def test_catran_interventional_needs_interventions():
     data = prepare("toy_obs", adata=grn_adata(knockouts=False))
     with pytest.raises(DataValidationError, match="intervention"):

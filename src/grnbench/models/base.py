@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import GeneMismatchError, format_names
 
-__all__ = ["GeneAwareMixin", "torch_threads", "seed_everything", "show_progress", "search_validation",
+__all__ = ["GeneAwareMixin", "torch_threads", "torch_deterministic", "seed_everything", "show_progress", "search_validation",
            "split_validation"]
 
 
@@ -102,6 +102,27 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def torch_deterministic() -> Iterator[None]:
+    """Run a block with torch's deterministic algorithms on, then restore the previous settings.
+
+    Uninitialised memory is *not* filled with NaN (torch's default under deterministic mode):
+    every kernel used here overwrites its output, and the fill cost about 20% of a CaTran step.
+    """
+    import torch
+    import torch.utils.deterministic as det
+
+    old = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+           det.fill_uninitialized_memory)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    det.fill_uninitialized_memory = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(old[0], warn_only=old[1])
+        det.fill_uninitialized_memory = old[2]
 
 
 def seed_everything(seed: int | None) -> np.random.Generator:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import DataValidationError
-from ...models.base import seed_everything, show_progress, torch_threads
+from ...models.base import seed_everything, show_progress, torch_deterministic, torch_threads
 from .estimators import EdgeScorer
 
 __all__ = ["CaTranScorer", "build_catran", "n_parameters"]
@@ -166,9 +166,8 @@ class CaTranScorer(EdgeScorer):
         if self.interventional and not (pert >= 0).any():
             raise DataValidationError("catran_interventional needs cells whose intervention names a gene of X; "
                                       "none does")
-        with torch_threads(self.n_threads):
+        with torch_threads(self.n_threads), torch_deterministic():
             rng = seed_everything(self.random_state)
-            torch.use_deterministic_algorithms(True, warn_only=True)
             net = build_catran(n_genes, self.embed_dim)
             self.n_parameters_ = sum(p.numel() for p in net.parameters())
             opt = Lion(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
