@@ -1,5 +1,6 @@
 """The results table: atomic writes and collection of parts."""
 
+import json
 import os
 
 import pandas as pd
@@ -48,6 +49,15 @@ def test_describe_params_summarises_arrays_and_tuned_values():
                                                           np.random.default_rng(1).normal(size=(20, 2)))
     text = describe_params(est)
     assert '"parents": "array(3, 2)"' in text and "alpha_median" in text
+
+
+def test_describe_params_counts_long_gene_lists_and_keeps_short_ones():
+    from grnbench.tasks.grn_inference.estimators import CorrelationScorer
+
+    genes = [f"G{i}" for i in range(1448)]
+    params = json.loads(describe_params(CorrelationScorer(regulators=genes[:3], targets=genes)))
+    assert params["targets"] == "list(1448)"
+    assert params["regulators"] == ["G0", "G1", "G2"]
 
 
 def test_written_tables_get_normal_permissions(tmp_path):

@@ -181,8 +181,15 @@ def git_sha(root: str | os.PathLike | None = None) -> str:
     return sha + ("-dirty" if dirty else "")
 
 
+#: Longest list written out in full by :func:`describe_params`.
+MAX_LISTED = 20
+
+
 def describe_params(est) -> str:
-    """JSON of an estimator's hyper-parameters and tuned values (arrays summarised by shape).
+    """JSON of an estimator's hyper-parameters and tuned values.
+
+    Arrays are summarised by shape and lists longer than :data:`MAX_LISTED` by their length
+    (regulator and target gene lists would otherwise repeat on every results row).
 
     Tuned values come from the fitted attributes ``best_params_`` (grid search),
     ``alpha_`` (ridge penalties: median) and ``best_epoch_`` (early stopping).
@@ -194,6 +201,8 @@ def describe_params(est) -> str:
         if isinstance(v, (np.integer, np.floating)):
             return v.item()
         if isinstance(v, (list, tuple)):
+            if len(v) > MAX_LISTED:  # e.g. 1,448 target genes: the count, not a row-long gene list
+                return f"list({len(v)})"
             return [clean(x) for x in v]
         if isinstance(v, dict):
             return {str(k): clean(x) for k, x in v.items()}
