@@ -365,40 +365,84 @@ def training_curves(curves: pd.DataFrame, *, max_panels: int = 12):
     return fig
 
 
-def verdict_grid(paired: pd.DataFrame, metric: str, *, maximize: bool = True, title: str = ""):
-    """Paired differences (model minus control) as a heat map: models x (dataset, split), CI in each cell.
+def verdict_grid(paired: pd.DataFrame, metric: str, *, maximize: bool = True, title: str = "",
+                 clip_quantile: float = 0.95, compact_cells: int = 60):
+    """Paired differences (model minus control) as a heat map, a 95% CI in each cell.
 
-    Blue cells favour the model, red cells the control (oriented by ``maximize``); ``*`` marks a
-    95% CI that excludes zero.
+    One axis holds the comparisons (``model − reference``), the other the (dataset, split)
+    pairs; the longer of the two runs down the page, so a study of many datasets gives a tall
+    figure that stays legible at book width instead of a wide strip. Blue cells favour the model,
+    red cells the control (oriented by ``maximize``); ``*`` marks a 95% CI that excludes zero.
+    The colour scale is symmetric and clipped at the ``clip_quantile`` quantile of the absolute
+    differences (the colour bar then shows arrows), so one outlying dataset does not wash out
+    the rest; the printed numbers are never clipped. Grids of more than ``compact_cells`` cells
+    print the difference and the star only (the CIs are in the comparisons table beside it).
 
     Parameters
     ----------
     paired : pandas.DataFrame
-        Paired rows of one metric (``dataset, split, model, reference, diff, ci_low, ci_high, verdict``).
+        Paired rows of one metric (``dataset, split, model, reference, diff, ci_low, ci_high,
+        verdict``; an optional ``k`` column is added to the comparison label).
     metric : str
-        Metric shown (title).
+        Metric shown (title, colour-bar label).
     maximize : bool
         Whether larger values of the metric are better.
+    title : str
+        Figure title (default: the metric and the star's meaning).
+    clip_quantile : float
+        Quantile in (0, 1] of ``|diff|`` at which the colour scale saturates (1 = no clipping).
+    compact_cells : int
+        Above this many cells, print ``diff`` and the star without the CI.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``paired`` lacks one of the columns above or ``clip_quantile`` is outside (0, 1].
     """
+    need = ["dataset", "split", "model", "reference", "diff", "ci_low", "ci_high", "verdict"]
+    missing = [c for c in need if c not in paired.columns]
+    if missing:
+        raise ValueError(f"verdict_grid: paired table lacks column(s) {missing}")
+    if not 0 < clip_quantile <= 1:
+        raise ValueError(f"verdict_grid: clip_quantile must be in (0, 1], got {clip_quantile}")
     df = paired.copy()
-    df["column"] = df["dataset"] + "\n" + df["split"]
-    df["row"] = df["model"] + " − " + df["reference"]
+    df["data"] = df["dataset"] + " · " + df["split"]
+    df["comparison"] = df["model"] + " − " + df["reference"]
     if "k" in df.columns and df["k"].notna().any():
-        df["row"] = df["row"] + " (k=" + df["k"].astype("Int64").astype(str) + ")"
+        df["comparison"] = df["comparison"] + " (k=" + df["k"].astype("Int64").astype(str) + ")"
     df["gain"] = df["diff"] * (1 if maximize else -1)
-    diff = df.pivot_table(index="row", columns="column", values="gain", aggfunc="first", sort=False)
-    text = df.assign(label=[f"{d:+.3f}\n[{lo:+.3f}, {hi:+.3f}]" + ("" if v == "no difference" else " *")
-                            for d, lo, hi, v in zip(df["diff"], df["ci_low"], df["ci_high"], df["verdict"])])
-    labels = text.pivot_table(index="row", columns="column", values="label", aggfunc="first", sort=False)
+    n_data, n_comp = df["data"].nunique(), df["comparison"].nunique()
+    rows, cols = ("data", "comparison") if n_data > n_comp else ("comparison", "data")
+    compact = n_data * n_comp > compact_cells
+    df["label"] = [(f"{d:+.3f}" if compact else f"{d:+.3f}\n[{lo:+.3f}, {hi:+.3f}]")
+                   + ("" if v == "no difference" else " *")
+                   for d, lo, hi, v in zip(df["diff"], df["ci_low"], df["ci_high"], df["verdict"])]
+    diff = df.pivot_table(index=rows, columns=cols, values="gain", aggfunc="first", sort=False)
+    labels = df.pivot_table(index=rows, columns=cols, values="label", aggfunc="first", sort=False)
     labels = labels.reindex(index=diff.index, columns=diff.columns)
-    lim = float(np.nanmax(np.abs(diff.to_numpy()))) if diff.size else 1.0
-    fig, ax = plt.subplots(figsize=(2.2 + 2.1 * diff.shape[1], 1.0 + 0.55 * diff.shape[0]))
-    sns.heatmap(diff, annot=labels.fillna(""), fmt="", cmap="RdBu", center=0, vmin=-lim,
-                vmax=lim, cbar_kws={"label": f"Δ{metric}" + ("" if maximize else " (sign flipped: lower is better)")},
-                annot_kws={"fontsize": 6.5}, ax=ax)
+    gains = np.abs(diff.to_numpy(dtype=float))
+    gains = gains[np.isfinite(gains)]
+    top = float(gains.max()) if gains.size else 1.0
+    lim = float(np.quantile(gains, clip_quantile)) if gains.size else 1.0
+    lim = lim if lim > 0 else (top or 1.0)
+    cell_w, cell_h = (1.0, 0.32) if compact else (2.1, 0.55)
+    fig, ax = plt.subplots(figsize=(2.6 + cell_w * diff.shape[1], 1.4 + cell_h * diff.shape[0]))
+    label = f"Δ{metric}" + ("" if maximize else " (sign flipped: lower is better)")
+    sns.heatmap(diff, annot=labels.fillna(""), fmt="", cmap="RdBu", center=0, vmin=-lim, vmax=lim,
+                cbar_kws={"label": label, "extend": "both" if top > lim else "neither"},
+                annot_kws={"fontsize": 7 if compact else 6.5}, ax=ax)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title(title or f"paired Δ{metric} (* = 95% CI excludes 0)", fontsize=9)
+    if cols == "comparison":
+        ax.tick_params(axis="x", labelrotation=40)
+        for t in ax.get_xticklabels():
+            t.set_horizontalalignment("right")
+    clipped = f"; colour clipped at |Δ| = {lim:.3g}" if top > lim else ""
+    ax.set_title(title or f"paired Δ{metric} (* = 95% CI excludes 0{clipped})", fontsize=9)
     fig.tight_layout()
     return fig
 
