@@ -166,7 +166,8 @@ def scoreboard(results_dir: str | Path) -> pd.DataFrame:
     Reads every ``<results_dir>/<task>/<dataset>/paired.csv`` and ``metrics.csv``; the best
     neural model is the non-control model with the best headline value of the task's primary
     metric, compared (paired bootstrap, first split seed) with the control chosen on validation
-    (or, where the split has no validation units, with the best control on that metric).
+    (or, where the split has no validation units or ``paired.csv`` has no ``best_baseline``
+    column, with the best control on that metric).
 
     Returns
     -------
@@ -203,7 +204,9 @@ def scoreboard(results_dir: str | Path) -> pd.DataFrame:
                 is_control = np.array([get_model(r, task_id).is_baseline and not get_model(r, task_id).chance
                                        for r in g["reference"]], dtype=bool)
                 cand = g[(g["model"] == best).to_numpy() & is_control]
-                chosen = cand[cand["best_baseline"].astype(bool)] if cand["best_baseline"].astype(bool).any() else cand
+                # the control chosen on validation; tables written before that column count as unchosen
+                picked = cand["best_baseline"].astype(bool) if "best_baseline" in cand else pd.Series(False, cand.index)
+                chosen = cand[picked] if picked.any() else cand
                 if chosen.empty:
                     continue
                 if len(chosen) > 1:  # no validation choice: the strongest control on this metric
