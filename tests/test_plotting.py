@@ -49,7 +49,7 @@ def test_few_datasets_put_comparisons_on_rows():
     fig = verdict_grid(_paired(["a", "b"], refs), "auroc")
     ax, _ = _mesh(fig)
     assert [t.get_text() for t in ax.get_yticklabels()] == [f"catran − {r}" for r in refs]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["a · all", "b · all"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a\nall", "b\nall"]
 
 
 def test_outlier_saturates_colour_but_keeps_its_number():
@@ -93,3 +93,11 @@ def test_bad_input_names_the_missing_column():
         verdict_grid(_paired(["a"], ["pearson"]).drop(columns="ci_low"), "auroc")
     with pytest.raises(ValueError, match="clip_quantile"):
         verdict_grid(_paired(["a"], ["pearson"]), "auroc", clip_quantile=0)
+
+
+def test_no_outlier_no_clipping():
+    paired = _paired([f"ds{i}" for i in range(20)], ["pearson"], [0.01 * i for i in range(20)])
+    fig = verdict_grid(paired, "auprc_ratio")
+    _, mesh = _mesh(fig)
+    assert mesh.norm.vmax == pytest.approx(0.19)
+    assert "clipped" not in fig.axes[0].get_title()

@@ -373,9 +373,10 @@ def verdict_grid(paired: pd.DataFrame, metric: str, *, maximize: bool = True, ti
     pairs; the longer of the two runs down the page, so a study of many datasets gives a tall
     figure that stays legible at book width instead of a wide strip. Blue cells favour the model,
     red cells the control (oriented by ``maximize``); ``*`` marks a 95% CI that excludes zero.
-    The colour scale is symmetric and clipped at the ``clip_quantile`` quantile of the absolute
-    differences (the colour bar then shows arrows), so one outlying dataset does not wash out
-    the rest; the printed numbers are never clipped. Grids of more than ``compact_cells`` cells
+    The colour scale is symmetric; when the largest absolute difference is more than twice the
+    ``clip_quantile`` quantile, the scale is clipped at that quantile (the colour bar then shows
+    arrows), so one outlying dataset does not wash out the rest; the printed numbers are never
+    clipped. Grids of more than ``compact_cells`` cells
     print the difference and the star only (the CIs are in the comparisons table beside it).
 
     Parameters
@@ -410,13 +411,14 @@ def verdict_grid(paired: pd.DataFrame, metric: str, *, maximize: bool = True, ti
     if not 0 < clip_quantile <= 1:
         raise ValueError(f"verdict_grid: clip_quantile must be in (0, 1], got {clip_quantile}")
     df = paired.copy()
-    df["data"] = df["dataset"] + " · " + df["split"]
+    n_data = (df["dataset"] + df["split"]).nunique()
     df["comparison"] = df["model"] + " − " + df["reference"]
     if "k" in df.columns and df["k"].notna().any():
         df["comparison"] = df["comparison"] + " (k=" + df["k"].astype("Int64").astype(str) + ")"
     df["gain"] = df["diff"] * (1 if maximize else -1)
-    n_data, n_comp = df["data"].nunique(), df["comparison"].nunique()
+    n_comp = df["comparison"].nunique()
     rows, cols = ("data", "comparison") if n_data > n_comp else ("comparison", "data")
+    df["data"] = df["dataset"] + (" · " if rows == "data" else "\n") + df["split"]  # column labels: two lines
     compact = n_data * n_comp > compact_cells
     df["label"] = [(f"{d:+.3f}" if compact else f"{d:+.3f}\n[{lo:+.3f}, {hi:+.3f}]")
                    + ("" if v == "no difference" else " *")
@@ -428,7 +430,7 @@ def verdict_grid(paired: pd.DataFrame, metric: str, *, maximize: bool = True, ti
     gains = gains[np.isfinite(gains)]
     top = float(gains.max()) if gains.size else 1.0
     lim = float(np.quantile(gains, clip_quantile)) if gains.size else 1.0
-    lim = lim if lim > 0 else (top or 1.0)
+    lim = lim if 0 < lim and top > 2 * lim else (top or 1.0)  # clip only a real outlier (> 2x the quantile)
     cell_w, cell_h = (1.0, 0.32) if compact else (2.1, 0.55)
     fig, ax = plt.subplots(figsize=(2.6 + cell_w * diff.shape[1], 1.4 + cell_h * diff.shape[0]))
     label = f"Δ{metric}" + ("" if maximize else " (sign flipped: lower is better)")
