@@ -376,8 +376,8 @@ def verdict_grid(paired: pd.DataFrame, metric: str, *, maximize: bool = True, ti
     The colour scale is symmetric; when the largest absolute difference is more than twice the
     ``clip_quantile`` quantile, the scale is clipped at that quantile (the colour bar then shows
     arrows), so one outlying dataset does not wash out the rest; the printed numbers are never
-    clipped. Grids of more than ``compact_cells`` cells
-    print the difference and the star only (the CIs are in the comparisons table beside it).
+    clipped. Grids of more than ``compact_cells`` cells print the difference and the star only
+    (the CIs are in the comparisons table beside it).
 
     Parameters
     ----------
