@@ -214,6 +214,12 @@ def test_two_tower_is_repeatable_and_the_ensemble_averages_members(toy):
     ens = TwoTowerEnsemble.from_members([a, c])
     np.testing.assert_allclose(ens.predict_proba(te[["tf", "target"]]),
                                (a.predict_proba(te[["tf", "target"]]) + c.predict_proba(te[["tf", "target"]])) / 2)
+    # a fitted model survives pickling (the unit store keeps ensemble members; Dask sends them back)
+    import pickle
+
+    back = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(back.predict_proba(te[["tf", "target"]]), a.predict_proba(te[["tf", "target"]]))
+    assert back.threshold_ == a.threshold_
 
 
 def test_model_bad_input(toy):

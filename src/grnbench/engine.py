@@ -9,7 +9,9 @@ only from the registry (:func:`grnbench.registry.register_model`) and ``study.ya
 engine never names a model.
 
 :func:`run` executes, for each split and model, ``clone -> set random_state -> fit ->
-evaluate -> score`` (stochastic models once per seed), with
+evaluate -> score`` (stochastic models once per seed). Each fit is a *unit*
+(:mod:`grnbench.units`) that runs on a Dask client (:mod:`grnbench.compute`) and is kept in a
+unit store, so a stopped run resumes with the units it had not finished. Tables come with
 
 * bootstrap 95% CIs over test units (:func:`grnbench.metrics.bootstrap_weights_ci`);
 * for stochastic models with several seeds a seed-average row (``seed = -1``: the metric
@@ -28,7 +30,9 @@ evaluate -> score`` (stochastic models once per seed), with
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -44,9 +48,15 @@ from .errors import UnknownIdError, format_names
 from .metrics import bootstrap_weights_ci, metric_matrix
 from .registry import MetricSpec, ModelSpec, get_metric, get_model, metric_ids
 from .results import AGGREGATE_SEED, COLUMNS, describe_params, git_sha, validate_results, write_table
+from .units import NOT_IN_KEY, SCHEDULING_PARAMS, record_stage_units, unit_key
 
 __all__ = ["Task", "Fold", "Evaluation", "Context", "BenchmarkOutput", "run", "save", "verdict", "PAIRED_COLUMNS",
-           "FIT_COLUMNS"]
+           "FIT_COLUMNS", "UNITS_ENV"]
+
+#: Environment variable naming the unit store folder (``grnbench run`` sets ``<results_dir>/units``).
+UNITS_ENV = "GRNBENCH_UNITS"
+#: Environment variable with the stage id of a runner's kernel (its units are listed under it).
+STAGE_ENV = "GRNBENCH_STAGE"
 
 #: Columns of the paired-comparison table (``k`` only for tasks with variants).
 PAIRED_COLUMNS = ("dataset", "split", "model", "reference", "metric", "diff", "ci_low", "ci_high", "n_test",
@@ -157,13 +167,21 @@ class Context:
 
 @dataclass
 class Fit:
-    """A fitted estimator on one fold, with its evaluations and timings."""
+    """One unit's fit on one fold, as the hooks see it.
+
+    ``estimator`` is the fitted estimator only where it is kept (an ensemble's members, an
+    ensemble itself); otherwise None, and ``state`` holds what :meth:`Task.unit_state`
+    extracted from it when the unit ran.
+    """
 
     estimator: Any
     fold: Fold
     evaluations: list[Evaluation]
     fit_seconds: float
     predict_seconds: float
+    state: dict = field(default_factory=dict)
+    history: Any = None
+    best_epoch: Any = np.nan
 
 
 class Task:
@@ -196,6 +214,9 @@ class Task:
         Metrics of the paired table (None: all).
     variant_column : str or None
         Results column that records :attr:`Evaluation.variant` (``"k"``).
+    unit_options : tuple of str or None
+        Task options that act inside a unit (:meth:`evaluate`, :meth:`unit_state`) and so are
+        part of its key; None: all options.
     """
 
     id: str = ""
@@ -210,6 +231,7 @@ class Task:
     compare_baselines: bool = False
     paired_metrics: tuple[str, ...] | None = None
     variant_column: str | None = None
+    unit_options: tuple[str, ...] | None = None
 
     # -- data -------------------------------------------------------------------------
     def split_name(self, ctx: Context, split: str) -> str:
@@ -269,12 +291,20 @@ class Task:
     def on_split(self, ctx: Context) -> None:
         """After a split's folds are made (``ctx.folds``)."""
 
+    def unit_state(self, ctx: Context, spec: ModelSpec, seed: int, est, fold: Fold) -> dict:
+        """What :meth:`on_fit` needs from a fitted estimator, extracted inside its unit (default: nothing).
+
+        Runs on the worker right after the fit; the dict is stored with the unit, so it must
+        pickle (arrays, frames, lists) and depend only on the unit's key and :attr:`unit_options`.
+        """
+        return {}
+
     def on_fit(self, ctx: Context, spec: ModelSpec, seed: int, fits: list[Fit], pooled: dict,
                first_seed: bool) -> None:
         """After one model x seed is fitted and evaluated on every fold of the split.
 
         ``pooled`` maps each variant to the prediction pooled over folds (aligned with
-        ``ctx.y_test`` and ``ctx.test_ids``).
+        ``ctx.y_test`` and ``ctx.test_ids``); ``fits[k].state`` is the fold's :meth:`unit_state`.
         """
 
 
@@ -309,30 +339,43 @@ def _seed_id(spec: ModelSpec, seed, est) -> int:
     return int(est.get_params().get("random_state") or 0)
 
 
-def _fit_fold(task: Task, ctx: Context, est, fold: Fold) -> Fit:
-    t0 = time.perf_counter()
-    task.fit(ctx, est, fold)
-    fit_s = time.perf_counter() - t0
-    evals = task.evaluate(ctx, est, fold)
-    return Fit(est, fold, evals, fit_s, float(sum(e.seconds for e in evals)))
-
-
-def _fit_folds(task, ctx, estimators, folds, n_jobs) -> list[Fit]:
-    if n_jobs and n_jobs != 1 and len(folds) > 1:
-        from joblib import Parallel, delayed
-
-        light = Context(task=task, data=ctx.data, options=ctx.options, split_seed=ctx.split_seed, seeds=ctx.seeds,
-                        split=ctx.split)
-        return Parallel(n_jobs=n_jobs)(delayed(_fit_fold)(task, light, e, f) for e, f in zip(estimators, folds))
-    return [_fit_fold(task, ctx, e, f) for e, f in zip(estimators, folds)]
-
-
 def _check_options(task: Task, options: dict) -> dict:
     unknown = sorted(set(options) - set(task.options))
     if unknown:
         raise UnknownIdError(f"task {task.id!r}: unknown option(s) {format_names(unknown)}; "
                              f"known: {format_names(sorted(task.options)) or 'none'}")
     return {**task.options, **options}
+
+
+@dataclass
+class _Plan:
+    """One split x split seed: its folds, pooled test truth and what runs on it."""
+
+    split: str
+    split_seed: int
+    first: bool
+    folds: list
+    y_test: Any
+    test_ids: pd.Index
+    has_val: bool
+    fold_hashes: list
+
+
+@dataclass
+class _Job:
+    """One unit to run (picklable: workers get it with the shared task, data and folds)."""
+
+    plan: int
+    model: str
+    seed: Any
+    fold: int
+    split: str
+    split_seed: int
+    selection: bool = False
+    ablation: tuple | None = None
+    keep_estimator: bool = False
+    key: str = ""
+    label: str = ""
 
 
 def run(
@@ -348,10 +391,19 @@ def run(
     model_params: dict | None = None,
     model_seeds: dict | None = None,
     ablation_seeds: Sequence[int] = (),
-    n_jobs: int = 1,
+    units=None,
+    scheduler: str | None = None,
+    n_jobs: int | None = None,
     **options,
 ) -> BenchmarkOutput:
     """Fit, evaluate and compare every model on every split of one dataset.
+
+    Every fit is a *unit* (:mod:`grnbench.units`): ``split x split seed x fold x model x seed``
+    (and each ablation refit). The units of the whole call are submitted together, longest
+    first, to the Dask client of :func:`grnbench.compute.get_client`; finished units are written
+    to the unit store as they arrive, and units already in the store are not fitted again. The
+    tables are then assembled in a fixed order, so they do not depend on which worker ran what
+    or in which order units finished.
 
     Parameters
     ----------
@@ -377,8 +429,14 @@ def run(
         ``model id -> seeds`` overriding ``seeds`` for that model (e.g. more random orders).
     ablation_seeds : sequence of int
         Seeds of the ablation refits of models whose registry entry declares ``ablations``.
-    n_jobs : int
-        Folds fitted in parallel (joblib) for multi-fold splits.
+    units : path-like or grnbench.units.UnitStore, optional
+        The unit store (default ``$GRNBENCH_UNITS``, which ``grnbench run`` sets to
+        ``<results_dir>/units``; unset: nothing is stored or reused).
+    scheduler : str, optional
+        ``"local"``, ``"inprocess"`` or ``tcp://HOST:PORT`` (default ``$GRNBENCH_SCHEDULER``,
+        else a ``LocalCluster`` sized to the machine); see :mod:`grnbench.compute`.
+    n_jobs : int, optional
+        Ignored (kept so that older notebooks still run): parallelism comes from the scheduler.
     **options
         Task options (see ``task.options``).
 
@@ -399,6 +457,9 @@ def run(
     that choice), never on the test units; splits without validation units compare every model
     with every control.
     """
+    from . import compute
+    from .units import UnitStore
+
     options = _check_options(task, options)
     specs = [get_model(m, task.id) for m in models]
     funcs = [get_metric(m, task.id) for m in metric_ids(task.id)]
@@ -412,17 +473,24 @@ def run(
     if extra:
         raise UnknownIdError(f"model_params names model(s) {format_names(extra)} that are not in models "
                              f"({format_names(models)})")
+    if units is None and os.environ.get(UNITS_ENV):
+        units = os.environ[UNITS_ENV]
+    store = units if isinstance(units, UnitStore) or units is None else UnitStore(units)
     split_seeds = tuple(split_seeds) or (0,)
     ctx = Context(task=task, data=data, options=options, split_seed=split_seeds[0], seeds=tuple(seeds))
     ctx.counts.update(getattr(data, "counts", {}) or {})
     out = _Collector(task=task, data=data, funcs=funcs, sha=git_sha(), n_boot=n_boot, boot_seed=boot_seed)
     task.on_start(ctx)
-    for requested in splits:
-        split = task.split_name(ctx, requested)
-        for split_seed in (split_seeds[:1] if split in task.fixed_splits else split_seeds):
-            ctx.split, ctx.split_seed = split, split_seed
-            _run_split(task, ctx, out, specs, model_params, model_seeds, ablation_seeds, n_jobs,
-                       first=split_seed == split_seeds[0])
+    plans = _plans(task, ctx, splits, split_seeds)
+    jobs = _jobs(task, data, options, specs, plans, model_params, model_seeds, tuple(seeds), tuple(ablation_seeds))
+    if store is not None and os.environ.get(STAGE_ENV):
+        record_stage_units(store.root, os.environ[STAGE_ENV], [(j.label, j.key) for j in jobs])
+    results = _results_by_job(jobs, _execute(task, data, options, plans, jobs, model_params, store, scheduler,
+                                             compute))
+    for i, plan in enumerate(plans):
+        ctx.split, ctx.split_seed, ctx.folds = plan.split, plan.split_seed, plan.folds
+        ctx.y_test, ctx.test_ids = plan.y_test, plan.test_ids
+        _assemble_split(task, ctx, out, specs, i, plan, results, model_params, model_seeds, ablation_seeds)
     vcol = task.variant_column
     metrics = pd.DataFrame(out.rows, columns=list(COLUMNS) + ([vcol] if vcol else []) + ["split_seed"])
     metrics = validate_results(metrics, name=f"{data.dataset} results")
@@ -432,6 +500,178 @@ def run(
     tables = {name: pd.concat(parts, ignore_index=True) for name, parts in ctx.tables.items() if parts}
     return BenchmarkOutput(metrics=metrics, paired=pd.DataFrame(out.paired, columns=pcols),
                            fits=pd.DataFrame(out.fits, columns=list(FIT_COLUMNS)), tables=tables, counts=ctx.counts)
+
+
+def _plans(task: Task, ctx: Context, splits, split_seeds) -> list[_Plan]:
+    """The folds of every split x split seed (made here, in order; ``on_split`` of each first seed)."""
+    from .units import content_hash
+
+    plans = []
+    for requested in splits:
+        split = task.split_name(ctx, requested)
+        for split_seed in (split_seeds[:1] if split in task.fixed_splits else split_seeds):
+            first = split_seed == split_seeds[0]
+            ctx.split, ctx.split_seed = split, split_seed
+            ctx.folds = folds = task.folds(ctx, split)
+            if first:
+                for key, value in task.fold_counts(ctx, split, folds).items():
+                    ctx.counts[f"{key}_{split}"] = value
+                task.on_split(ctx)
+            y_test = task.pool([f.y_test for f in folds])
+            test_ids = pd.Index(np.concatenate([np.asarray(f.test_ids) for f in folds]))
+            has_val = len(folds) == 1 and folds[0].val is not None and folds[0].y_val is not None
+            hashes = [content_hash((f.train, f.val, f.x_test, f.y_test, list(map(str, f.test_ids)), f.n_train, f.info))
+                      for f in folds]
+            plans.append(_Plan(split, split_seed, first, folds, y_test, test_ids, has_val, hashes))
+    return plans
+
+
+def _run_seeds(spec: ModelSpec, specs, plan: _Plan, model_seeds: dict, seeds: tuple) -> tuple:
+    """Seeds a model runs with on a plan; ``()`` for an ensemble built from already fitted members."""
+    if _is_ensemble(spec, specs, plan, model_seeds, seeds):
+        return ()
+    return (None,) if not spec.stochastic else tuple(model_seeds.get(spec.id, seeds))
+
+
+def _is_ensemble(spec, specs, plan, model_seeds, seeds) -> bool:
+    if not spec.ensemble_of or len(plan.folds) != 1:
+        return False
+    ids = [s.id for s in specs]
+    if spec.ensemble_of not in ids or ids.index(spec.ensemble_of) > ids.index(spec.id):
+        return False
+    member = specs[ids.index(spec.ensemble_of)]
+    n = len(tuple(model_seeds.get(member.id, seeds))) if member.stochastic else 1
+    return n >= 2
+
+
+def _jobs(task, data, options, specs, plans, model_params, model_seeds, seeds, ablation_seeds) -> list[_Job]:
+    """Every unit of the call, with its key."""
+    members = {s.ensemble_of for s in specs if s.ensemble_of}
+    jobs = []
+    for i, plan in enumerate(plans):
+        for spec in specs:
+            for seed in _run_seeds(spec, specs, plan, model_seeds, seeds):
+                for k in range(len(plan.folds)):
+                    jobs.append(_Job(plan=i, model=spec.id, seed=seed, fold=k, split=plan.split,
+                                     split_seed=plan.split_seed,
+                                     selection=plan.has_val and spec.is_baseline and not spec.chance,
+                                     keep_estimator=spec.id in members and len(plan.folds) == 1))
+        if plan.first and ablation_seeds and len(plan.folds) == 1:
+            for spec in specs:
+                if not spec.ablations:
+                    continue
+                for param, values in spec.ablations.items():
+                    for value in values:
+                        for seed in ablation_seeds:
+                            jobs.append(_Job(plan=i, model=spec.id, seed=seed, fold=0, split=plan.split,
+                                             split_seed=plan.split_seed, ablation=(param, value)))
+    for job in jobs:
+        spec = get_model(job.model, task.id)
+        est = _build(spec, data, model_params, job.seed)
+        if job.ablation:
+            est = clone(est).set_params(**{job.ablation[0]: job.ablation[1]})
+        params = {k: v for k, v in est.get_params(deep=False).items() if k not in SCHEDULING_PARAMS}
+        job.label = f"{task.id}/{data.dataset}/{spec.id}"
+        job.key = unit_key({
+            "task": task.id, "model": spec.id, "params": params, "seed": job.seed,
+            "fold": plans[job.plan].fold_hashes[job.fold],
+            "fit_on": "train" if job.ablation or spec.uses_validation else "train+val",
+            "selection": job.selection, "ablation": job.ablation,
+            "options": {k: options.get(k) for k in (task.unit_options if task.unit_options is not None
+                                                    else sorted(options))},
+            "code": _unit_code(task, type(est).__module__, spec.build.__module__),
+        })
+    return jobs
+
+
+_CODE_CACHE: dict = {}
+
+
+def _unit_code(task: Task, *modules: str) -> str:
+    """Hash of the code that decides a unit's numbers (see :mod:`grnbench.units`)."""
+    from .fingerprint import code_hash, module_closure
+
+    start = tuple(sorted({type(task).__module__, *modules}))
+    if start not in _CODE_CACHE:
+        _CODE_CACHE[start] = code_hash(module_closure(start, exclude=NOT_IN_KEY))
+    return _CODE_CACHE[start]
+
+
+def _execute(task, data, options, plans, jobs, model_params, store, scheduler, compute) -> dict:
+    """Results of every job: from the store where finished, else run (and stored as each finishes)."""
+    results, todo = {}, []
+    for job in jobs:
+        found = store.get(job.key, job.label) if store is not None else None
+        if found is not None and (found.estimator is not None or not job.keep_estimator):
+            results[job.key] = found
+        elif job.key not in {j.key for j in todo}:
+            todo.append(job)
+    if not todo:
+        return results
+    known = defaultdict(list)
+    for job in jobs:
+        if job.key in results:
+            known[job.model].append(results[job.key].fit_seconds)
+
+    def priority(job):
+        spec = get_model(job.model, task.id)
+        if known[job.model]:
+            return float(np.mean(known[job.model]))
+        return 1000.0 if not spec.is_baseline else 0.0 if spec.chance else 10.0
+
+    def keep(i, result):
+        results[todo[i].key] = result
+        if store is not None:
+            store.put(todo[i].key, todo[i].label, result)
+
+    client = compute.get_client(scheduler)
+    folds = {i: p.folds for i, p in enumerate(plans) if any(j.plan == i for j in todo)}
+    compute.map_units(_run_unit, todo, client=client,
+                      shared={"task": task, "data": data, "options": options, "folds": folds,
+                              "model_params": model_params},
+                      priorities=[priority(j) for j in todo], on_result=keep,
+                      desc=f"{task.id}/{data.dataset}")
+    return results
+
+
+def _results_by_job(jobs, by_key: dict) -> dict:
+    return {(j.plan, j.model, j.seed, j.fold, j.ablation): by_key[j.key] for j in jobs}
+
+
+def _run_unit(job: _Job, *, task, data, options, folds, model_params):
+    """Fit and evaluate one unit (runs on a worker, or here in process)."""
+    from .compute import pinned_threads
+    from .units import UnitResult
+
+    spec = get_model(job.model, task.id)
+    fold = folds[job.plan][job.fold]
+    ctx = Context(task=task, data=data, options=options, split_seed=job.split_seed, seeds=(), split=job.split)
+    with pinned_threads():
+        est = _build(spec, data, model_params, job.seed)
+        if job.ablation:
+            est = clone(est).set_params(random_state=job.seed, **{job.ablation[0]: job.ablation[1]})
+        fit_fold = fold if job.ablation else _merge(task, fold, spec)
+        t0 = time.perf_counter()
+        task.fit(ctx, est, fit_fold)
+        fit_s = time.perf_counter() - t0
+        evals = task.evaluate(ctx, est, fit_fold)
+        val_evals = None
+        if job.selection:
+            selector = est
+            if not spec.uses_validation:  # fitted on train + val: refit on train for an honest validation score
+                selector = _build(spec, data, model_params, job.seed)
+                task.fit(ctx, selector, Fold(train=fold.train, val=None, x_test=None, y_test=None, test_ids=None,
+                                             n_train=fold.n_train, info=fold.info))
+            val_evals = task.evaluate(ctx, selector, fold, x=fold.val[0])
+        seed_id = _seed_id(spec, job.seed, est)
+        state = {} if job.ablation else task.unit_state(ctx, spec, seed_id, est, fold)
+    hist = getattr(est, "history_", None)
+    return UnitResult(evaluations=evals, val_evaluations=val_evals, fit_seconds=fit_s,
+                      predict_seconds=float(sum(e.seconds for e in evals)), seed=seed_id,
+                      params=describe_params(est), state=state,
+                      history=None if hist is None else copy.deepcopy(hist),
+                      best_epoch=getattr(est, "best_epoch_", np.nan),
+                      estimator=est if job.keep_estimator else None)
 
 
 @dataclass
@@ -474,54 +714,49 @@ def _merge(task, fold: Fold, spec: ModelSpec) -> Fold:
                 n_train=fold.n_train + len(fold.val[0]), info=fold.info, y_val=fold.y_val)
 
 
-def _run_split(task, ctx, out, specs, model_params, model_seeds, ablation_seeds, n_jobs, first) -> None:
-    """Every model x seed on one split (one split seed); appends to ``out`` and ``ctx.tables``."""
-    data, split = ctx.data, ctx.split
-    ctx.folds = folds = task.folds(ctx, split)
-    if first:
-        for key, value in task.fold_counts(ctx, split, folds).items():
-            ctx.counts[f"{key}_{split}"] = value
-        task.on_split(ctx)
-    ctx.y_test = task.pool([f.y_test for f in folds])
-    ctx.test_ids = pd.Index(np.concatenate([np.asarray(f.test_ids) for f in folds]))
-    has_val = len(folds) == 1 and folds[0].val is not None and folds[0].y_val is not None
+def _assemble_split(task, ctx, out, specs, plan_index, plan, results, model_params, model_seeds,
+                    ablation_seeds) -> None:
+    """Every model x seed on one split (one split seed), from unit results; appends to ``out`` and ``ctx.tables``."""
+    data, folds = ctx.data, plan.folds
+    has_val = plan.has_val
     preds: dict[tuple[str, Any], list] = {}
     val_preds: dict[tuple[str, Any], list] = {}
     fitted: dict[str, list[Fit]] = {}
     variants: list = []
     for spec in specs:
-        members = fitted.get(spec.ensemble_of or "", [])
-        ensemble = bool(spec.ensemble_of) and len(members) >= 2 and len(folds) == 1
-        run_seeds = (None,) if ensemble or not spec.stochastic else tuple(model_seeds.get(spec.id, ctx.seeds))
+        run_seeds = _run_seeds(spec, specs, plan, model_seeds, ctx.seeds)
+        ensemble = run_seeds == ()
+        run_seeds = (None,) if ensemble else run_seeds
         multi = len(run_seeds) > 1
         timings = []
         for i, seed in enumerate(run_seeds):
             if ensemble:
+                members = fitted[spec.ensemble_of]
                 est = spec.build(data, **model_params.get(spec.id, {}))
                 t0 = time.perf_counter()
                 est = type(est).from_members([m.estimator for m in members], validation=folds[0].val)
                 build_s = time.perf_counter() - t0
                 evals = task.evaluate(ctx, est, folds[0])
                 fits = [Fit(est, folds[0], evals, float(sum(m.fit_seconds for m in members)) + build_s,
-                            float(sum(e.seconds for e in evals)))]
+                            float(sum(e.seconds for e in evals)), history=getattr(est, "history_", None),
+                            best_epoch=getattr(est, "best_epoch_", np.nan))]
                 seed_id, params = 0, json.dumps({"members": [m.seed for m in members]})
+                if has_val and spec.is_baseline and not spec.chance:
+                    for ev in task.evaluate(ctx, est, folds[0], x=folds[0].val[0]):
+                        val_preds.setdefault((spec.id, ev.variant), []).append(ev.prediction)
             else:
-                ests = [_build(spec, data, model_params, seed) for _ in folds]
-                fits = _fit_folds(task, ctx, ests, [_merge(task, f, spec) for f in folds], n_jobs)
-                seed_id, params = _seed_id(spec, seed, fits[0].estimator), describe_params(fits[0].estimator)
-            if has_val and spec.is_baseline and not spec.chance:
-                selector = fits[0].estimator
-                if not spec.uses_validation:  # fitted on train + val: refit on train for an honest validation score
-                    selector = _build(spec, data, model_params, seed)
-                    task.fit(ctx, selector, Fold(train=folds[0].train, val=None, x_test=None, y_test=None,
-                                                 test_ids=None, n_train=folds[0].n_train, info=folds[0].info))
-                for ev in task.evaluate(ctx, selector, folds[0], x=folds[0].val[0]):
-                    val_preds.setdefault((spec.id, ev.variant), []).append(ev.prediction)
+                units = [results[(plan_index, spec.id, seed, k, None)] for k in range(len(folds))]
+                fits = [Fit(u.estimator, _merge(task, fold, spec), u.evaluations, u.fit_seconds, u.predict_seconds,
+                            state=u.state, history=u.history, best_epoch=u.best_epoch) for u, fold in zip(units, folds)]
+                seed_id, params = units[0].seed, units[0].params
+                if units[0].val_evaluations is not None:
+                    for ev in units[0].val_evaluations:
+                        val_preds.setdefault((spec.id, ev.variant), []).append(ev.prediction)
             fit_s = float(sum(f.fit_seconds for f in fits))
             pred_s = float(sum(f.predict_seconds for f in fits))
             timings.append((fit_s, pred_s))
             for k, fit in enumerate(fits):
-                out.fits.append((data.dataset, split, ctx.split_seed, spec.id, seed_id, k, fit.fold.n_train,
+                out.fits.append((data.dataset, plan.split, plan.split_seed, spec.id, seed_id, k, fit.fold.n_train,
                                  len(fit.fold.y_test), fit.fit_seconds, fit.predict_seconds))
             by_variant: dict[Any, list] = {}
             for fit in fits:
@@ -550,8 +785,9 @@ def _run_split(task, ctx, out, specs, model_params, model_seeds, ablation_seeds,
     selection = (folds[0].y_val, val_preds) if has_val else None
     out.paired += _paired(task, ctx, specs, out.funcs, preds, selection, task.paired_variants(ctx, variants),
                           out.n_boot, out.boot_seed)
-    if first:
-        ctx.add("ablation", _ablations(task, ctx, specs, out.funcs, fitted, ablation_seeds, model_params))
+    if plan.first:
+        ctx.add("ablation", _ablations(task, ctx, specs, out.funcs, fitted, ablation_seeds, plan_index, results,
+                                           model_params))
 
 
 def _build(spec: ModelSpec, data, model_params: dict, seed):
@@ -562,7 +798,7 @@ def _build(spec: ModelSpec, data, model_params: dict, seed):
 def _learning_curves(ctx: Context, spec: ModelSpec, seed: int, fits: list[Fit]) -> None:
     """Training and validation loss per epoch of estimators that keep a ``history_``."""
     for k, fit in enumerate(fits):
-        hist = getattr(fit.estimator, "history_", None)
+        hist = fit.history
         if hist is None or not len(hist):
             continue
         df = pd.DataFrame(hist)
@@ -574,7 +810,7 @@ def _learning_curves(ctx: Context, spec: ModelSpec, seed: int, fits: list[Fit]) 
         keep = [c for c in ("epoch", "train_loss", "val_loss") if c in df.columns]
         ctx.add("learning_curves", df[keep].assign(dataset=ctx.dataset, split=ctx.split, split_seed=ctx.split_seed,
                                                    model=spec.id, seed=seed, fold=k,
-                                                   best_epoch=getattr(fit.estimator, "best_epoch_", np.nan)))
+                                                   best_epoch=fit.best_epoch))
 
 
 def _best_control(task, specs, funcs, selection, variant):
@@ -622,8 +858,8 @@ def _paired(task: Task, ctx: Context, specs, funcs, preds, selection, variants, 
     return out
 
 
-def _ablations(task, ctx, specs, funcs, fitted, seeds, model_params) -> list[dict]:
-    """Refit models that declare ``ablations`` with each alternative parameter value (point metrics)."""
+def _ablations(task, ctx, specs, funcs, fitted, seeds, plan_index, results, model_params) -> list[dict]:
+    """Rows of the refits of models that declare ``ablations``, one per alternative value and seed (point metrics)."""
     rows = []
     if not seeds:
         return rows
@@ -634,14 +870,12 @@ def _ablations(task, ctx, specs, funcs, fitted, seeds, model_params) -> list[dic
         for param, values in spec.ablations.items():
             for value in values:
                 for seed in seeds:
-                    est = spec.build(ctx.data, **model_params.get(spec.id, {}))
-                    est = clone(est).set_params(random_state=seed, **{param: value})
-                    fit = _fit_fold(task, ctx, est, fold)
-                    rows.append(_ablation_row(task, ctx, funcs, fold, spec.id, param, value, seed, fit.evaluations,
-                                              fit.fit_seconds))
+                    unit = results[(plan_index, spec.id, seed, 0, (param, value))]
+                    rows.append(_ablation_row(task, ctx, funcs, fold, spec.id, param, value, seed, unit.evaluations,
+                                              unit.fit_seconds))
             for fit in fitted[spec.id]:
                 if fit.seed in seeds:
-                    value = fit.estimator.get_params()[param]
+                    value = _build(spec, ctx.data, model_params, fit.seed).get_params()[param]
                     rows.append(_ablation_row(task, ctx, funcs, fold, spec.id, param, value, fit.seed,
                                               fit.evaluations, np.nan))
     return rows

@@ -119,6 +119,7 @@ class CellTypeMarkers(Task):
     #: ``ks``: genes kept; ``n_hvg``: candidate genes; ``paired_ks``: k at which rankings are compared
     #: (and known markers counted); ``random_orders``, ``group_fraction``: the masking curve.
     options = {"ks": KS, "n_hvg": 2000, "paired_ks": (8, 16, 32), "random_orders": 5, "group_fraction": 0.05}
+    unit_options = ("random_orders", "group_fraction")  # the masking curve; ks and n_hvg act through the folds
 
     def folds(self, ctx: Context, split: str) -> list[Fold]:
         data = ctx.data
@@ -156,9 +157,18 @@ class CellTypeMarkers(Task):
     def paired_variants(self, ctx, variants) -> list:
         return [k for k in ctx.options["paired_ks"] if k in variants]
 
-    def on_fit(self, ctx, spec, seed, fits, pooled, first_seed) -> None:
-        est, fold = fits[0].estimator, fits[0].fold
+    def unit_state(self, ctx, spec, seed, est, fold) -> dict:
         ranking, genes = list(est.ranking_), fold.info["genes"]
+        state = {"ranking": ranking, "tuning": getattr(est, "tuning_", None), "masking": None}
+        if hasattr(est, "predict"):
+            group = max(1, int(round(ctx.options["group_fraction"] * len(genes))))
+            state["masking"] = masking_curve(est, ranking, fold.x_test, fold.info["labels"], fold.info["train_mean"],
+                                             group, np.random.default_rng(seed), ctx.options["random_orders"])
+        return state
+
+    def on_fit(self, ctx, spec, seed, fits, pooled, first_seed) -> None:
+        state, fold = fits[0].state, fits[0].fold
+        ranking, genes = state["ranking"], fold.info["genes"]
         key = {"dataset": ctx.dataset, "split": ctx.split, "model": spec.id, "seed": seed}
         ctx.add("selected", pd.DataFrame({**key, "rank": np.arange(1, min(50, len(ranking)) + 1),
                                           "gene": ranking[:50]}))
@@ -166,13 +176,10 @@ class CellTypeMarkers(Task):
             found, present = marker_overlap(ranking, genes, k)
             ctx.add("markers", [{**key, "k": k, "markers_found": found, "markers_present": present}])
         labels = fold.info["labels"]
-        if hasattr(est, "predict"):
-            group = max(1, int(round(ctx.options["group_fraction"] * len(genes))))
-            curve = masking_curve(est, ranking, fold.x_test, labels, fold.info["train_mean"], group,
-                                  np.random.default_rng(seed), ctx.options["random_orders"])
-            ctx.add("masking", curve.assign(dataset=ctx.dataset, split=ctx.split, model=spec.id, seed=seed))
-        if first_seed and getattr(est, "tuning_", None):  # validation score of every grid point
-            grid = pd.DataFrame(est.tuning_).map(lambda v: str(tuple(v)) if isinstance(v, (list, tuple)) else v)
+        if state["masking"] is not None:
+            ctx.add("masking", state["masking"].assign(dataset=ctx.dataset, split=ctx.split, model=spec.id, seed=seed))
+        if first_seed and state["tuning"]:  # validation score of every grid point
+            grid = pd.DataFrame(state["tuning"]).map(lambda v: str(tuple(v)) if isinstance(v, (list, tuple)) else v)
             ctx.add("tuning", grid.assign(**key))
         if not spec.is_baseline and first_seed:
             dots = _dotplot(fold.x_test, labels, ranking[:16])

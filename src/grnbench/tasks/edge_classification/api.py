@@ -84,6 +84,7 @@ class EdgeClassification(Task):
     ci_per_seed = False
     paired_metrics = ("auroc", "auprc")
     options = {}
+    unit_options = ()
 
     def on_start(self, ctx: Context) -> None:
         t0 = time.perf_counter()

@@ -343,6 +343,24 @@ class TwoTowerClassifier(_PairModel):
         self._set_threshold((xv, yv))
         return self
 
+    def __getstate__(self):
+        """Pickle the fitted network as its ``state_dict`` (its class is local to :meth:`_module`)."""
+        state = dict(self.__dict__)
+        module = state.pop("module_", None)
+        if module is not None:
+            state["_module_state"] = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        weights = state.pop("_module_state", None)
+        self.__dict__.update(state)
+        if weights is not None:
+            module = self._module(len(self.genes_), self._feats.shape[1])
+            module.load_state_dict(weights)
+            module.eval()
+            self.module_ = module
+
     def predict_proba(self, X):
         """Shape (n_pairs, 2); column 1 = sigmoid(cos(u, v) / tau)."""
         import torch

@@ -37,6 +37,7 @@ class GRNInference(Task):
     boot_batch = 50
     ci_per_seed = False
     options = {"export_k": 1000}
+    unit_options = ("export_k",)
 
     def folds(self, ctx: Context, split: str) -> list[Fold]:
         data = ctx.data
@@ -68,11 +69,13 @@ class GRNInference(Task):
 
         return stat
 
+    def unit_state(self, ctx, spec, seed, est, fold) -> dict:
+        return {"top_edges": est.edges(int(ctx.options["export_k"]))}
+
     def on_fit(self, ctx, spec, seed, fits, pooled, first_seed) -> None:
         if not first_seed:
             return
-        est = fits[0].estimator
-        top = est.edges(int(ctx.options["export_k"]))
+        top = fits[0].state["top_edges"]
         truth = pd.MultiIndex.from_frame(ctx.data.truth[["source", "target"]])
         top = top.assign(rank=np.arange(1, len(top) + 1),
                          in_truth=pd.MultiIndex.from_frame(top[["source", "target"]]).isin(truth).astype(int))

@@ -153,6 +153,12 @@ class CorrelationScorer(EdgeScorer):
     method : {"pearson", "spearman"}
     regulators, targets, random_state
         See :class:`EdgeScorer`. Genes constant across cells score 0.
+
+    Notes
+    -----
+    Scores are rounded to 12 decimals: correlations that are equal in exact arithmetic (common
+    in Boolean-simulated data) then tie on every CPU, instead of being ordered by the last bits of
+    a BLAS product, whose summation order differs between CPUs.
     """
 
     def __init__(self, method="pearson", regulators=None, targets=None, random_state=None):
@@ -169,7 +175,7 @@ class CorrelationScorer(EdgeScorer):
         z = x - x.mean(axis=0)
         sd = np.sqrt((z ** 2).sum(axis=0))
         z = z / np.where(sd > 0, sd, np.inf)
-        return np.abs(z[:, reg_idx].T @ z[:, tgt_idx])
+        return np.round(np.abs(z[:, reg_idx].T @ z[:, tgt_idx]), 12)
 
 
 class TFVarianceScorer(EdgeScorer):
@@ -222,7 +228,7 @@ class KnockoutZScore(EdgeScorer):
         return out
 
 
-def _arboreto_target(regressor_type, regressor_kwargs, tf_matrix, tf_names, target, target_expr, seed):
+def _arboreto_target(target, target_expr, *, regressor_type, regressor_kwargs, tf_matrix, tf_names, seed):
     """One regression of arboreto's pipeline (``arboreto.core``), without its silent retry/fallback."""
     from arboreto.core import EARLY_STOP_WINDOW_LENGTH, clean, fit_model, to_feature_importances
 
@@ -234,7 +240,7 @@ def _arboreto_target(regressor_type, regressor_kwargs, tf_matrix, tf_names, targ
 
 
 class ArboretoScorer(EdgeScorer):
-    """GENIE3 or GRNBoost2 through arboreto's regressors on a Dask ``LocalCluster``.
+    """GENIE3 or GRNBoost2 through arboreto's regressors, one Dask task per target.
 
     GENIE3 (Huynh-Thu et al. 2010, doi:10.1371/journal.pone.0012776): one random forest per
     target (1,000 trees, max_features="sqrt"), importance of each regulator. GRNBoost2 (Moerman
@@ -245,13 +251,15 @@ class ArboretoScorer(EdgeScorer):
     arboreto 0.1.6's own graph builder (``create_graph``) fails on current Dask
     (``dask.dataframe.from_delayed`` with dask-expr raises a TypeError), and its ``retry`` turns a
     failed regression into an empty result. This scorer maps the same per-target regressions
-    over a ``LocalCluster`` with ``client.map`` and lets errors propagate.
+    over the run's Dask cluster (:func:`grnbench.compute.nested_map`: from inside a unit, the
+    workers that run the units; in process, one after the other) and lets errors propagate.
+    Each regression is seeded, so where it runs does not change the scores.
 
     Parameters
     ----------
     algorithm : {"genie3", "grnboost2"}
     n_workers : int
-        Dask worker processes (one thread each).
+        Unused (kept for the registry's recorded parameters): the run's cluster decides.
     regulators, targets, random_state
         See :class:`EdgeScorer`; ``random_state`` seeds every regression (arboreto's ``seed``).
     """
@@ -263,7 +271,8 @@ class ArboretoScorer(EdgeScorer):
 
     def _score(self, x, genes, reg_idx, tgt_idx, interventions, perturbation):
         from arboreto.core import RF_KWARGS, SGBM_KWARGS
-        from dask.distributed import Client, LocalCluster
+
+        from ...compute import nested_map
 
         if self.algorithm not in ("genie3", "grnboost2"):
             raise ValueError(f"algorithm must be 'genie3' or 'grnboost2', got {self.algorithm!r}")
@@ -272,12 +281,10 @@ class ArboretoScorer(EdgeScorer):
         tf_names = list(genes[reg_idx])
         tf_matrix = np.ascontiguousarray(x[:, reg_idx])
         out = pd.DataFrame(0.0, index=tf_names, columns=list(genes[tgt_idx]))
-        with LocalCluster(n_workers=int(self.n_workers), threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
-            tfm = client.scatter(tf_matrix, broadcast=True)
-            futures = client.map(_arboreto_target, [rtype] * len(tgt_idx), [kwargs] * len(tgt_idx),
-                                 [tfm] * len(tgt_idx), [tf_names] * len(tgt_idx), list(genes[tgt_idx]),
-                                 [x[:, j] for j in tgt_idx], [seed] * len(tgt_idx), pure=False)
-            for target, names, imp in client.gather(futures):
-                out.loc[names, target] = imp
+        targets = list(genes[tgt_idx])
+        results = nested_map(_arboreto_target, targets, [x[:, j] for j in tgt_idx],
+                             shared={"regressor_type": rtype, "regressor_kwargs": kwargs, "tf_matrix": tf_matrix,
+                                     "tf_names": tf_names, "seed": seed})
+        for target, names, imp in results:
+            out.loc[names, target] = imp
         return out.to_numpy()

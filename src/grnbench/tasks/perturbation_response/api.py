@@ -37,6 +37,7 @@ class PerturbationResponse(Task):
     ci_method = "percentile"
     ci_per_seed = False
     options = {}
+    unit_options = ()
 
     def split_name(self, ctx: Context, split: str) -> str:
         return split

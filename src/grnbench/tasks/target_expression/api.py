@@ -41,6 +41,7 @@ class TargetExpression(Task):
     #: ``ood``: override of the held-out group ``{"obs_key": ..., "test": [...]}``;
     #: ``cv_folds``: subset of the ligand screen's fold ids; ``per_sample``: Pearson r per test unit.
     options = {"record_genes": (), "ood": None, "cv_folds": None, "per_sample": False}
+    unit_options = ()  # ood and cv_folds act through the folds; the others only on the pooled predictions
 
     def folds(self, ctx: Context, split: str) -> list[Fold]:
         data = ctx.data
@@ -81,6 +82,10 @@ class TargetExpression(Task):
         parts = folds[0].info["parts"]
         return {p: int(parts.get(p, 0)) for p in ("train", "val", "test")}
 
+    def unit_state(self, ctx, spec, seed, est, fold) -> dict:
+        state = getattr(est, "last_forward_", None)
+        return {} if state is None else {"last_forward": state}
+
     def on_fit(self, ctx, spec, seed, fits, pooled, first_seed) -> None:
         data, pred = ctx.data, pooled[None]
         y, cells = ctx.y_test, ctx.test_ids
@@ -99,7 +104,7 @@ class TargetExpression(Task):
             r = [np.corrcoef(o, p)[0, 1] if np.std(p) > 0 else np.nan for o, p in zip(y, pred)]
             fold_of = np.concatenate([[f.fold.info.get("fold", 0)] * len(f.fold.test_ids) for f in fits])
             ctx.add("per_sample", pd.DataFrame({**key, "sample": cells, "fold": fold_of, "pearson_r": r}))
-        states = [f.estimator.last_forward_ for f in fits if hasattr(f.estimator, "last_forward_")]
+        states = [f.state["last_forward"] for f in fits if "last_forward" in f.state]
         if states:
             ctx.add("steady_state", pd.DataFrame({**key, "cell": cells,
                                                   "residual": np.concatenate([s["residual"] for s in states]),

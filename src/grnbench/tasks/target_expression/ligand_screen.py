@@ -123,7 +123,7 @@ def prepare_ligand_screen() -> LigandScreenData:
 
 
 def learning_curve(data: LigandScreenData, *, folds=(0, 1, 2), seed: int = 0, every: int = 250, settings=None,
-                   n_jobs: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   n_jobs: int | None = None, scheduler: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out Pearson r along the paper's training schedule on a few CV folds.
 
     Each fold trains LEMBAS once with ``settings`` (default :data:`PAPER_SETTINGS`: 8,000 epochs)
@@ -141,8 +141,10 @@ def learning_curve(data: LigandScreenData, *, folds=(0, 1, 2), seed: int = 0, ev
         Checkpoint interval in epochs.
     settings : dict, optional
         :class:`~.lembas.LembasRegressor` parameters.
-    n_jobs : int
-        Folds trained in parallel.
+    n_jobs : int, optional
+        Ignored (older notebooks pass it): folds run as units on the run's Dask client.
+    scheduler : str, optional
+        Where the folds run (:func:`grnbench.compute.get_client`; default ``$GRNBENCH_SCHEDULER``).
 
     Returns
     -------
@@ -153,7 +155,7 @@ def learning_curve(data: LigandScreenData, *, folds=(0, 1, 2), seed: int = 0, ev
         Per fold and epoch: training loss, spectral radius, learning rate; and the updates per
         second of each fit.
     """
-    from joblib import Parallel, delayed
+    from ...compute import get_client, map_units
 
     settings = {**PAPER_SETTINGS, **(settings or {})}
     jobs = []
@@ -161,7 +163,9 @@ def learning_curve(data: LigandScreenData, *, folds=(0, 1, 2), seed: int = 0, ev
         test = list(data.folds.loc[data.folds["fold"] == fold, "condition"])
         train = [c for c in data.inputs.index if c not in test]
         jobs.append((fold, train, test))
-    fits = Parallel(n_jobs=n_jobs)(delayed(_curve_fit)(data, settings, seed, every, f, tr, te) for f, tr, te in jobs)
+    fits = map_units(_curve_fit, jobs, client=get_client(scheduler),
+                     shared={"data": data, "settings": settings, "seed": seed, "every": every},
+                     desc="ligand learning curve")
     rows, hist, pooled = [], [], {}
     for (fold, _, test), (checkpoints, history, ups) in zip(jobs, fits):
         obs = data.outputs.loc[test].to_numpy(dtype=float)
@@ -178,13 +182,16 @@ def learning_curve(data: LigandScreenData, *, folds=(0, 1, 2), seed: int = 0, ev
     return pd.DataFrame(rows).sort_values(["fold", "epoch"]).reset_index(drop=True), pd.concat(hist, ignore_index=True)
 
 
-def _curve_fit(data, settings, seed, every, fold, train, test):
+def _curve_fit(job, *, data, settings, seed, every):
+    from ...compute import pinned_threads
     from .lembas import LembasRegressor
 
+    _, train, test = job
     est = LembasRegressor(network=data.network, random_state=seed, record_every=every, restore_best=False,
                           **settings)
-    est.fit(data.inputs.loc[train], data.outputs.loc[train],
-            validation=(data.inputs.loc[test], data.outputs.loc[test]))
+    with pinned_threads():
+        est.fit(data.inputs.loc[train], data.outputs.loc[train],
+                validation=(data.inputs.loc[test], data.outputs.loc[test]))
     return est.checkpoints_, est.history_, est.updates_per_second_
 
 
