@@ -174,10 +174,11 @@ def src_copy(tmp_path):
 
 
 def _hashes(root, study_text):
-    from grnbench.runner import _code_hash, stage_modules, stages
+    from grnbench.fingerprint import code_hash, stage_modules
+    from grnbench.study import stages
 
     study = yaml_load(study_text)
-    return {s.id: _code_hash(stage_modules(s, root), root) for s in stages(study, "p", root)}
+    return {s.id: code_hash(stage_modules(s, root), root / "src") for s in stages(study, "p", root)}
 
 
 def yaml_load(text):
@@ -197,7 +198,8 @@ profiles:
 
 
 def test_fingerprint_covers_only_the_code_a_stage_depends_on(src_copy):
-    from grnbench.runner import stage_modules, stages
+    from grnbench.fingerprint import stage_modules
+    from grnbench.study import stages
 
     [fit, report, ctm] = stages(yaml_load(FINGERPRINT_STUDY), "p", src_copy)
     mods = stage_modules(fit, src_copy)

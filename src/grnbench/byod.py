@@ -361,7 +361,7 @@ def run_own_data(adata_path, prior_path=None, *, out, quick: bool = False, book:
     study = write_study(own, out, quick=quick)
     results_dir = Path(out).resolve()
     run_profile(PROFILE, study_path=study, results_dir=results_dir, echo=echo)
-    return build_book(PROFILE, results_dir=results_dir, echo=echo) if book else results_dir
+    return build_book(PROFILE, results_dir=results_dir, study_path=study, echo=echo) if book else results_dir
 
 
 def write_example(out) -> dict[str, Path]:

@@ -44,7 +44,7 @@ def _cmd_run(args) -> int:
     if own_flags:
         raise DataValidationError(f"--{own_flags[0].replace('_', '-')} needs --adata (your own data)")
     report = run_profile(args.profile, force=args.force, only=args.only or None, study_path=args.study,
-                         results_dir=args.results_dir)
+                         results_dir=args.results_dir, scheduler=args.scheduler)
     ran = sum(r["status"] == "ran" for r in report.rows)
     seconds = sum(r["seconds"] for r in report.rows)
     print(f"profile {args.profile}: {ran} stage(s) ran, {len(report.rows) - ran} skipped, {seconds:.1f} s; "
@@ -55,7 +55,7 @@ def _cmd_run(args) -> int:
         written = export_notebooks(args.profile, args.export, study_path=args.study)
         print(f"copied {len(written)} executed notebooks to {args.export}")
     if not args.no_book:
-        build_book(args.profile, results_dir=report.results_dir)
+        build_book(args.profile, results_dir=report.results_dir, study_path=args.study)
     return 0
 
 
@@ -72,6 +72,14 @@ def _cmd_book(args) -> int:
 
     build_book(args.profile, strict=not args.no_strict)
     return 0
+
+
+def _cmd_status(args) -> int:
+    from .status import format_status, profile_status
+
+    rows = profile_status(args.profile, results_dir=args.results_dir, study_path=args.study)
+    print(format_status(rows, max_reason=0 if args.full else 160))
+    return 0 if all(r.state == "current" for r in rows) else 2
 
 
 def _sources():
@@ -148,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--export", metavar="DIR", help="copy the executed notebooks to DIR in stage order (nbval)")
     p.add_argument("--study", metavar="FILE", help="study file (default: the project's study.yaml)")
     p.add_argument("--results-dir", metavar="DIR", help="results folder (default: results/<profile>)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler for the fits: tcp://HOST:8786, 'local' (default: one LocalCluster sized to "
+                        "the machine) or 'inprocess'; default $GRNBENCH_SCHEDULER")
     own = p.add_argument_group("your own data (instead of --profile)")
     own.add_argument("--adata", metavar="H5AD", help="expression, cells x genes (.h5ad)")
     own.add_argument("--prior", metavar="FILE", help="prior network: source,target,weight or TF,Gene,Interaction "
@@ -166,6 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default="embedded")
     p.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
     p.set_defaults(func=_cmd_book)
+    p = sub.add_parser("status", help="one line per stage of a profile: current / stale (what changed) / partial "
+                                      "(k of n units) / missing, with its last wall time; exit 2 unless all current")
+    p.add_argument("--profile", default="embedded")
+    p.add_argument("--study", metavar="FILE", help="study file (default: the project's study.yaml)")
+    p.add_argument("--results-dir", metavar="DIR", help="results folder (default: results/<profile>)")
+    p.add_argument("--full", action="store_true", help="print every reason in full")
+    p.set_defaults(func=_cmd_status)
     p = sub.add_parser("data", help="list data sources (public URL, sha256); --check fetches and verifies them")
     p.add_argument("--check", action="store_true")
     p.set_defaults(func=_cmd_data)

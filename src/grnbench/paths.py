@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["project_root", "data_dir", "cache_dir", "resolve"]
+__all__ = ["project_root", "data_dir", "cache_dir", "resolve", "task_dir", "figures_dir", "units_dir", "stamps_dir"]
 
 DATA_DIR_ENV = "GRNBENCH_DATA_DIR"
 CACHE_DIR_ENV = "GRNBENCH_CACHE_DIR"
@@ -81,3 +81,28 @@ def resolve(path: str | os.PathLike) -> Path:
     """Resolve ``path`` against the project root unless it is absolute."""
     path = Path(path)
     return path if path.is_absolute() else project_root() / path
+
+
+def units_dir(results_dir: str | os.PathLike) -> Path:
+    """The unit store of a results folder: ``<results_dir>/units`` (see :mod:`grnbench.units`)."""
+    return Path(results_dir) / "units"
+
+
+def stamps_dir(results_dir: str | os.PathLike) -> Path:
+    """The stage stamps of a results folder: ``<results_dir>/.stamps``."""
+    return Path(results_dir) / ".stamps"
+
+
+def task_dir(results_dir: str | os.PathLike, task: str, name: str | None = None) -> Path:
+    """Tables of a task in a results folder: ``<results_dir>/<task>[/<name>]`` (resolved).
+
+    ``name`` is a dataset id (one fit stage's tables) or a fixed part (``scaling``). Notebooks,
+    reports and the study's declared outputs all use this layout.
+    """
+    root = resolve(results_dir) / task
+    return root / name if name else root
+
+
+def figures_dir(results_dir: str | os.PathLike) -> Path:
+    """Figures of a results folder: ``<results_dir>/figures`` (resolved)."""
+    return resolve(results_dir) / "figures"

@@ -9,9 +9,10 @@ Each entry is registered with a decorator that names its id and metadata::
 
 Tests parametrise over :func:`model_ids`, :func:`metric_ids` and :func:`dataset_ids`, so a
 newly registered entry gets its tests for free. Registration happens when the defining
-module is imported; :func:`_ensure_loaded` imports the data modules listed in
-``_DATA_MODULES`` and, per task, the ``models`` and ``metrics`` modules of the task packages
-listed in :data:`grnbench.tasks.TASKS` (explicit lists, no discovery magic).
+module is imported. The registry is a leaf: it imports no other grnbench module. Which modules
+register entries is decided above it, by :mod:`grnbench.catalog` (the data modules, each task's
+``models`` and ``metrics``, and users' cards), which the package installs as the registry's
+loader (:func:`set_loader`); cards add entries through :func:`add_dataset` / :func:`add_prior`.
 """
 
 from __future__ import annotations
@@ -39,19 +40,12 @@ __all__ = [
     "prior_ids",
     "model_ids",
     "metric_ids",
-    "split_ids",
     "display_order",
     "tasks",
+    "add_dataset",
+    "add_prior",
+    "set_loader",
 ]
-
-#: Modules whose import registers datasets and priors (always loaded). Task modules are listed
-#: in :data:`grnbench.tasks.TASKS` and loaded per task (``<package>.models`` and ``.metrics``).
-_DATA_MODULES = (
-    "grnbench.data.datasets",
-    "grnbench.data.beeline",
-    "grnbench.data.grn_benchmarks",
-    "grnbench.data.priors",
-)
 
 
 @dataclass(frozen=True)
@@ -259,36 +253,58 @@ _DATASETS = _Registry("dataset")
 _PRIORS = _Registry("prior")
 _MODELS = _Registry("model", per_task=True)
 _METRICS = _Registry("metric", per_task=True)
-_loaded: set = set()
+#: ``"module:function"`` that imports the registering modules (set by the package: grnbench.catalog).
+_LOADER: list = []
+
+
+def set_loader(ref: str) -> None:
+    """Name the function that imports the modules registering entries: ``"module:function"``.
+
+    ``function(task)`` is called before every lookup; ``task`` is a task id, ``""`` (datasets and
+    priors only) or None (everything). The package sets ``"grnbench.catalog:ensure_loaded"``.
+    """
+    _LOADER[:] = [ref]
 
 
 def _ensure_loaded(task: str | None = None) -> None:
-    """Import the data modules, and the registering modules of ``task`` (all tasks if None, none if "").
+    if _LOADER:
+        module, func = _LOADER[0].split(":")
+        getattr(importlib.import_module(module), func)(task)
 
-    Loading per task keeps a stage's code dependencies to its own task (see
-    :func:`grnbench.runner.stage_modules`).
+
+def _add(registry: _Registry, spec: DatasetSpec, replace: bool, is_builtin: Callable[[DatasetSpec], bool]) -> None:
+    key = ("", spec.id)
+    if key in registry.entries:
+        old = registry.entries[key]
+        if old.card != spec.card and (is_builtin(old) or not replace):
+            raise ValueError(f"card {spec.card}: {registry.kind} id {spec.id!r} is already registered "
+                             f"(by {old.card or 'grnbench'}); choose another id")
+        del registry.entries[key]
+    registry.add(key, spec)
+
+
+def add_dataset(spec: DatasetSpec, *, replace: bool = False, is_builtin: Callable | None = None) -> None:
+    """Add (or, with ``replace``, replace) a dataset entry, e.g. from a card.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+    replace : bool
+        Replace an entry of the same id that came from another card (re-reading a user's card).
+    is_builtin : callable, optional
+        ``is_builtin(old_spec) -> bool``: entries it accepts are never replaced.
 
     Raises
     ------
-    grnbench.errors.UnknownIdError
-        For a task id that :data:`grnbench.tasks.TASKS` does not list.
+    ValueError
+        If the id is taken by a built-in entry, or by another card without ``replace``.
     """
-    from .tasks import TASKS
+    _add(_DATASETS, spec, replace, is_builtin or (lambda old: not old.card))
 
-    wanted = ["", *TASKS] if task is None else ["", task] if task else [""]
-    for key in wanted:
-        if key in _loaded:
-            continue
-        if key and key not in TASKS:
-            raise UnknownIdError(f"unknown task id {key!r}; tasks: {', '.join(TASKS)}")
-        _loaded.add(key)
-        modules = _DATA_MODULES if not key else (f"{TASKS[key]}.models", f"{TASKS[key]}.metrics")
-        for module in modules:
-            importlib.import_module(module)
-        if not key:  # users' cards ($GRNBENCH_CARDS) after the built-in datasets and priors
-            from .data.cards import register_env_cards
 
-            register_env_cards()
+def add_prior(spec: DatasetSpec, *, replace: bool = False, is_builtin: Callable | None = None) -> None:
+    """Add (or replace) a prior-network entry; as :func:`add_dataset`."""
+    _add(_PRIORS, spec, replace, is_builtin or (lambda old: not old.card))
 
 
 def register_dataset(id: str, **meta: Any) -> Callable:
@@ -415,10 +431,3 @@ def display_order(task: str, present=None) -> list[str]:
         return order
     present = list(dict.fromkeys(present))
     return [m for m in order if m in present] + [m for m in present if m not in order]
-
-
-def split_ids(task: str) -> list[str]:
-    """Split ids declared by ``task``'s :class:`~grnbench.engine.Task`."""
-    from .tasks import get_task
-
-    return list(get_task(task).splits)

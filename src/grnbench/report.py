@@ -57,7 +57,7 @@ def load_tables(results_dir: str | Path, task: str, datasets: list[str], require
     from . import paths
     from .results import read_table
 
-    root = paths.resolve(results_dir) / task
+    root = paths.task_dir(results_dir, task)
     out = {}
     for name in (*required, *optional):
         frames = [read_table(root / ds / f"{name}.csv") for ds in datasets
@@ -185,7 +185,7 @@ def scoreboard(results_dir: str | Path) -> pd.DataFrame:
         task = get_task(task_id)
         metric = task.primary_metric
         maximize = get_metric(metric, task_id).maximize
-        for part in sorted((root / task_id).glob("*/paired.csv")):
+        for part in sorted(paths.task_dir(root, task_id).glob("*/paired.csv")):
             paired = read_table(part)
             if paired.empty:
                 continue

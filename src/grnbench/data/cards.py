@@ -219,18 +219,15 @@ def register_card(card: dict, origin: str, *, base: Path | None = None, replace:
 
 
 def _register(kind: str, spec, *, replace: bool) -> str:
-    from ..registry import _DATASETS, _PRIORS
+    from ..registry import add_dataset, add_prior
 
-    registry = _DATASETS if kind == "dataset" else _PRIORS
-    key = ("", spec.id)
-    if key in registry.entries:
-        old = registry.entries[key]
-        builtin = not old.card or Path(old.card).parent == Path(__file__).with_name("cards")
-        if old.card != spec.card and (builtin or not replace):
-            raise DataValidationError(f"card {spec.card}: {kind} id {spec.id!r} is already registered "
-                                      f"(by {old.card or 'grnbench'}); choose another id")
-        del registry.entries[key]
-    registry.add(key, spec)
+    def builtin(old) -> bool:
+        return not old.card or Path(old.card).parent == Path(__file__).with_name("cards")
+
+    try:
+        (add_dataset if kind == "dataset" else add_prior)(spec, replace=replace, is_builtin=builtin)
+    except ValueError as exc:
+        raise DataValidationError(str(exc)) from None
     return spec.id
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["TASKS", "get_task"]
+__all__ = ["TASKS", "get_task", "split_ids"]
 
 #: Task id -> package (an explicit list; the registry imports ``<package>.models`` and ``.metrics``).
 TASKS = {
@@ -35,3 +35,8 @@ def get_task(id: str):
     if id not in TASKS:
         raise UnknownIdError(f"unknown task id {id!r}; tasks: {', '.join(TASKS)}")
     return importlib.import_module(f"{TASKS[id]}.api").TASK
+
+
+def split_ids(task: str) -> list[str]:
+    """Split ids declared by ``task``'s :class:`~grnbench.engine.Task`."""
+    return list(get_task(task).splits)

@@ -181,7 +181,7 @@ def steady_state_summary(res: TaskResults, tol: float = 1e-6) -> pd.DataFrame:
 
 def ligand_screen_summary(results_dir: str | Path) -> str:
     """Markdown sentence on the LEMBAS ligand-screen CV of this profile (or that it did not run)."""
-    path = paths.resolve(results_dir) / TASK / "lembas_ligand_screen" / "metrics.csv"
+    path = paths.task_dir(results_dir, TASK, "lembas_ligand_screen") / "metrics.csv"
     if not path.is_file():
         return "The ligand-screen cross-validation is not part of this profile (it needs the LEMBAS data files)."
     m = read_table(path)
