@@ -66,3 +66,16 @@ def make_adata(n_cells=60, seed=0):
 def tiny():
     adata, prior = make_adata()
     return build_task_data(adata, prior, dataset="tiny", prior_id="synthetic")
+
+
+def pytest_configure(config):
+    """Neural-model numbers in nbval cells are compared with a measured tolerance (tests/nbval_tolerance.py)."""
+    if config.getoption("--nbval-lax", default=False) or config.getoption("--nbval", default=False):
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        from nbval.plugin import IPyNbCell
+        from nbval_tolerance import install
+
+        install(IPyNbCell)

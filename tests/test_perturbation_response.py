@@ -226,3 +226,19 @@ def test_real_perturbation_data(mirror):
     assert d4.setup == "loko" and d4.counts["knockouts"] == 100 and d4.counts["cells"] == 101
     folds = make_folds(d4, "loko")
     assert len(folds) == 100 and all(len(f.train[0]) == 99 for f in folds)
+
+
+def test_knn_ignores_embedding_dimensions_that_are_constant_up_to_rounding():
+    """Every example starts from the same state: its embedding is float noise and must not pick neighbours."""
+    rng = np.random.default_rng(0)
+    genes = [f"g{i}" for i in range(6)]
+    pert = np.eye(6)[[0, 1, 2, 3, 4, 5, 0, 1]] * -1.0
+    x0 = np.tile(rng.random(6), (8, 1))
+    Y = x0 + pert @ rng.standard_normal((6, 6)) * 0.5
+    X = PerturbationInput(x0, pert, np.array([""] * 8, dtype=object), genes)
+    noisy = PerturbationInput(x0 + 1e-15 * rng.standard_normal(x0.shape), pert, X.token, genes)
+    a = KNNResponse(n_neighbors=2, n_components=4).fit(X, Y)
+    b = KNNResponse(n_neighbors=2, n_components=4).fit(noisy, Y)
+    assert np.isinf(a.scale_).sum() >= 4  # the state embedding is dropped, not blown up to unit variance
+    new = PerturbationInput(x0[:2], np.eye(6)[[2, 3]] * -1.0, np.array(["", ""], dtype=object), genes)
+    np.testing.assert_allclose(a.predict(new), b.predict(new), atol=1e-12)

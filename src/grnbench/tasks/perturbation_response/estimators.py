@@ -170,6 +170,11 @@ class KNNResponse(_Embedded):
     """Initial state + the mean shift of the ``n_neighbors`` training examples nearest in the
     (standardised) embedding space of :class:`LinearPCA`.
 
+    Embedding dimensions that are constant up to rounding error (standard deviation below 1e-8
+    of the largest, e.g. the initial-state embedding when every example starts from the same
+    wild type) are dropped rather than standardised: scaling float noise to unit variance would
+    let it decide the neighbours, differently on each CPU.
+
     Parameters
     ----------
     n_neighbors : int
@@ -187,7 +192,8 @@ class KNNResponse(_Embedded):
 
         y = self._check_fit(X, Y)
         z = self._embed_fit(X, y)
-        self.scale_ = np.where(z.std(axis=0) > 0, z.std(axis=0), 1.0)
+        sd = z.std(axis=0)
+        self.scale_ = np.where(sd > 1e-8 * sd.max(initial=0.0), sd, np.inf)  # inf: a constant dimension is dropped
         self.z_mean_ = z.mean(axis=0)
         self.shifts_ = y - np.nan_to_num(X.x0)
         self.nn_ = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(z))).fit((z - self.z_mean_) / self.scale_)
