@@ -86,3 +86,25 @@ def test_format_status_lists_every_stage_and_the_total():
     assert "3 of 7 units" in text and "1.50 h" in text
     assert text.splitlines()[-1] == "2 stages: 1 current, 1 partial; last measured wall time in all 1.51 h"
     assert banner_markdown(rows[:1], scope="x") == ""
+
+
+def test_runner_progress_bar_counts_the_stage_units(tmp_path, monkeypatch, capsys):
+    import time
+
+    from grnbench.runner import _UnitProgress
+
+    monkeypatch.setenv("GRNBENCH_RUN_ID", "run-9")
+    units = tmp_path / "units"
+    record_stage_units(units, "s", [("t/d/m", "k" * 64), ("t/d/m", "j" * 64), ("t/d/m", "i" * 64)])
+    UnitStore(units).put("k" * 64, "t/d/m", UnitResult([], None, 1.0, 0.0, 0, "{}"))
+    progress = _UnitProgress(units, "s", every=0.05)
+    progress.active = True  # as on a terminal
+    import threading
+
+    progress.thread = threading.Thread(target=progress._poll, daemon=True)
+    with progress:
+        time.sleep(0.3)
+        UnitStore(units).put("j" * 64, "t/d/m", UnitResult([], None, 40.0, 0.0, 0, "{}"))
+        time.sleep(0.3)
+    err = capsys.readouterr().err
+    assert "s units" in err and "2/3" in err

@@ -92,8 +92,6 @@ def _execute(stage: Stage, results_dir: Path, root: Path) -> None:
     params = dict(stage.parameters)
     params.setdefault("results_dir", os.path.relpath(results_dir, root))
     os.environ["GRNBENCH_PROGRESS"] = "0"  # the kernel inherits it: no progress bars in saved outputs
-    os.environ[STAGE_ENV] = stage.id
-    os.environ["GRNBENCH_RUN_ID"] = f"{stage.id}@{time.time():.0f}"
     # torch picks CPU kernels by instruction set (AVX2, AVX-512); their float results differ in the last bits, which
     # early stopping can turn into visible differences. One kernel set makes executed notebooks (and nbval) identical
     # across x86 machines.
@@ -211,7 +209,10 @@ def _run_stage(stage, k, plan, results_dir, cards, root, force, report, echo) ->
         return
     echo(f"{label}: running {stage.notebook.relative_to(root)} -> {stage.executed_path(results_dir)}")
     t0 = time.perf_counter()
-    _execute(stage, results_dir, root)
+    os.environ[STAGE_ENV] = stage.id  # the kernel's engine lists the stage's units under this run
+    os.environ["GRNBENCH_RUN_ID"] = f"{stage.id}@{time.time():.0f}"
+    with _UnitProgress(paths.units_dir(results_dir), stage.id):
+        _execute(stage, results_dir, root)
     seconds = time.perf_counter() - t0
     missing = [rel for rel in stage.outputs if not (results_dir / rel).is_file()]
     if missing:
@@ -219,6 +220,59 @@ def _run_stage(stage, k, plan, results_dir, cards, root, force, report, echo) ->
     _write_stamp(results_dir, stage, components, seconds)
     echo(f"{label}: done in {seconds:.1f} s")
     report.rows.append({"stage": stage.id, "status": "ran", "seconds": seconds})
+
+
+class _UnitProgress:
+    """A progress bar over a stage's units while its notebook runs (only when stderr is a terminal).
+
+    The kernel's engine lists the stage's units in the store (:func:`grnbench.units.record_stage_units`)
+    before fitting; a thread counts how many of them are stored, every two seconds.
+    """
+
+    def __init__(self, units_dir: Path, stage_id: str, every: float = 2.0):
+        import sys
+        import threading
+
+        from .models.base import show_progress
+
+        self.units_dir, self.stage_id, self.every = units_dir, stage_id, every
+        self.active = sys.stderr.isatty() and show_progress(None)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True) if self.active else None
+
+    def _poll(self) -> None:
+        from tqdm.auto import tqdm
+
+        from .units import UnitStore, stage_plan_path
+
+        bar, store, run = None, UnitStore(self.units_dir), os.environ.get("GRNBENCH_RUN_ID")
+        path = stage_plan_path(self.units_dir, self.stage_id)
+        while not self.stop.wait(self.every):
+            try:
+                plan = json.loads(path.read_text()) if path.is_file() else {}
+            except (OSError, json.JSONDecodeError):
+                continue
+            if plan.get("run") != run or not plan.get("units"):
+                continue
+            units = plan["units"]
+            if bar is None:
+                bar = tqdm(total=len(units), desc=f"{self.stage_id} units", unit="unit", leave=False)
+            bar.total = len(units)
+            bar.n = sum(store.find(key, label) is not None for label, key in units)
+            bar.refresh()
+        if bar is not None:
+            bar.close()
+
+    def __enter__(self):
+        if self.thread is not None:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.thread is not None:
+            self.stop.set()
+            self.thread.join()
+        return False
 
 
 class _run_environment:
