@@ -58,10 +58,26 @@ def read_stamp(results_dir: Path, stage: Stage) -> dict | None:
         return None
 
 
+def _stage_commit(stage: Stage, components: dict) -> str:
+    """The commit a stage ran at, ``-dirty`` only if a file it depends on differs from that commit."""
+    import subprocess
+
+    root = paths.project_root()
+    sha = git_sha(root).replace("-dirty", "")
+    files = [str(stage.notebook), "study.yaml"] + [f"src/{f}" for f in components.get("code", {})]
+    try:
+        changed = subprocess.run(["git", "status", "--porcelain", "--", *files], cwd=root, capture_output=True,
+                                 text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return sha
+    return sha + ("-dirty" if changed else "")
+
+
 def _write_stamp(results_dir: Path, stage: Stage, components: dict, seconds: float) -> None:
     path = stamp_path(results_dir, stage)
     path.parent.mkdir(parents=True, exist_ok=True)
-    stamp = {"fingerprint": components_fingerprint(components), "seconds": round(seconds, 1), "commit": git_sha(),
+    stamp = {"fingerprint": components_fingerprint(components), "seconds": round(seconds, 1),
+             "commit": _stage_commit(stage, components),
              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "components": components}
     _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(stamp, indent=1, sort_keys=True)))
 

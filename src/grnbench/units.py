@@ -159,6 +159,9 @@ class UnitStore:
         try:
             with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as fh:
                 pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600: give the usual permissions (shared clusters)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
