@@ -303,3 +303,33 @@ def test_c3_split_shares_no_gene_between_test_and_training_pairs():
         assert pairs.loc[pairs["part"] == part, "label"].nunique() == 2
     again = make_split(data, "c3", seed=1)
     pd.testing.assert_frame_equal(pairs, again)
+
+
+def test_ensemble_from_stored_member_scores_equals_from_members(toy_benchmark):
+    """The engine builds the ensemble from its members' stored scores: same numbers as refitted members."""
+    from grnbench.engine import Context, _plans
+    from grnbench.metrics.binary import auroc
+
+    out, _ = toy_benchmark
+    task = get_task(TASK)
+    data = prepare("toy", adata=toy_adata())
+    ctx = Context(task=task, data=data, options={}, split_seed=0, seeds=(0, 1))
+    task.on_start(ctx)
+    [plan] = [p for p in _plans(task, ctx, ("heldout_tf",), (0,))]
+    fold = plan.folds[0]
+    from grnbench.registry import get_model
+
+    small = {"max_epochs": 10, "emb_dim": 8, "hidden": (16,), "out_dim": 8}
+    spec = get_model("two_tower", TASK)
+    members = [spec.build(data, **small).set_params(random_state=s).fit(fold.train[0], fold.train[1],
+                                                                        validation=fold.val) for s in (0, 1)]
+    ens = TwoTowerEnsemble.from_members(members, validation=fold.val)
+    expected = auroc(fold.y_test, ens.predict_proba(fold.x_test)[:, 1])
+    m = out.metrics
+    got = m[(m["model"] == "two_tower_ensemble") & (m["split"] == "heldout_tf") & (m["metric"] == "auroc")]["value"]
+    assert got.iloc[0] == pytest.approx(expected, abs=1e-12)
+    thr = m[(m["model"] == "two_tower_ensemble") & (m["split"] == "heldout_tf") & (m["metric"] == "f1")]["value"]
+    pred = (ens.predict_proba(fold.x_test)[:, 1] >= ens.threshold_).astype(int)
+    tp = int(((pred == 1) & (fold.y_test == 1)).sum())
+    f1 = 2 * tp / (pred.sum() + fold.y_test.sum())
+    assert thr.iloc[0] == pytest.approx(f1, abs=1e-12)

@@ -169,9 +169,9 @@ class Context:
 class Fit:
     """One unit's fit on one fold, as the hooks see it.
 
-    ``estimator`` is the fitted estimator only where it is kept (an ensemble's members, an
-    ensemble itself); otherwise None, and ``state`` holds what :meth:`Task.unit_state`
-    extracted from it when the unit ran.
+    Fitted estimators stay in their unit: ``estimator`` is None here, ``state`` holds what
+    :meth:`Task.unit_state` extracted from the fitted estimator, and ``member_val`` the
+    predictions on the validation units of a model whose seeds form an ensemble.
     """
 
     estimator: Any
@@ -182,6 +182,7 @@ class Fit:
     state: dict = field(default_factory=dict)
     history: Any = None
     best_epoch: Any = np.nan
+    member_val: Any = None
 
 
 class Task:
@@ -299,6 +300,15 @@ class Task:
         """
         return {}
 
+    def ensemble(self, ctx: Context, spec: ModelSpec, members: list[Fit], fold: Fold) -> list[Evaluation]:
+        """Test predictions of an ensemble (registry ``ensemble_of=``) from its members' stored predictions.
+
+        ``members[i].evaluations`` are member i's test predictions and ``members[i].member_val``
+        its predictions on the validation units. The default raises: a task with ensembles says
+        how its predictions combine.
+        """
+        raise NotImplementedError(f"task {self.id!r} does not combine ensemble members ({spec.id!r})")
+
     def on_fit(self, ctx: Context, spec: ModelSpec, seed: int, fits: list[Fit], pooled: dict,
                first_seed: bool) -> None:
         """After one model x seed is fitted and evaluated on every fold of the split.
@@ -373,7 +383,7 @@ class _Job:
     split_seed: int
     selection: bool = False
     ablation: tuple | None = None
-    keep_estimator: bool = False
+    ensemble_member: bool = False
     key: str = ""
     label: str = ""
 
@@ -555,7 +565,7 @@ def _jobs(task, data, options, specs, plans, model_params, model_seeds, seeds, a
                     jobs.append(_Job(plan=i, model=spec.id, seed=seed, fold=k, split=plan.split,
                                      split_seed=plan.split_seed,
                                      selection=plan.has_val and spec.is_baseline and not spec.chance,
-                                     keep_estimator=spec.id in members and len(plan.folds) == 1))
+                                     ensemble_member=spec.id in members and len(plan.folds) == 1))
         if plan.first and ablation_seeds and len(plan.folds) == 1:
             for spec in specs:
                 if not spec.ablations:
@@ -602,7 +612,7 @@ def _execute(task, data, options, plans, jobs, model_params, store, scheduler, c
     results, todo = {}, []
     for job in jobs:
         found = store.get(job.key, job.label) if store is not None else None
-        if found is not None and (found.estimator is not None or not job.keep_estimator):
+        if found is not None and (found.member_val is not None or not job.ensemble_member):
             results[job.key] = found
         elif job.key not in {j.key for j in todo}:
             todo.append(job)
@@ -663,6 +673,7 @@ def _run_unit(job: _Job, *, task, data, options, folds, model_params):
                 task.fit(ctx, selector, Fold(train=fold.train, val=None, x_test=None, y_test=None, test_ids=None,
                                              n_train=fold.n_train, info=fold.info))
             val_evals = task.evaluate(ctx, selector, fold, x=fold.val[0])
+        member_val = task.evaluate(ctx, est, fold, x=fold.val[0]) if job.ensemble_member else None
         seed_id = _seed_id(spec, job.seed, est)
         state = {} if job.ablation else task.unit_state(ctx, spec, seed_id, est, fold)
     hist = getattr(est, "history_", None)
@@ -670,8 +681,7 @@ def _run_unit(job: _Job, *, task, data, options, folds, model_params):
                       predict_seconds=float(sum(e.seconds for e in evals)), seed=seed_id,
                       params=describe_params(est), state=state,
                       history=None if hist is None else copy.deepcopy(hist),
-                      best_epoch=getattr(est, "best_epoch_", np.nan),
-                      estimator=est if job.keep_estimator else None)
+                      best_epoch=getattr(est, "best_epoch_", np.nan), member_val=member_val)
 
 
 @dataclass
@@ -732,22 +742,16 @@ def _assemble_split(task, ctx, out, specs, plan_index, plan, results, model_para
         for i, seed in enumerate(run_seeds):
             if ensemble:
                 members = fitted[spec.ensemble_of]
-                est = spec.build(data, **model_params.get(spec.id, {}))
                 t0 = time.perf_counter()
-                est = type(est).from_members([m.estimator for m in members], validation=folds[0].val)
+                evals = task.ensemble(ctx, spec, members, folds[0])
                 build_s = time.perf_counter() - t0
-                evals = task.evaluate(ctx, est, folds[0])
-                fits = [Fit(est, folds[0], evals, float(sum(m.fit_seconds for m in members)) + build_s,
-                            float(sum(e.seconds for e in evals)), history=getattr(est, "history_", None),
-                            best_epoch=getattr(est, "best_epoch_", np.nan))]
+                fits = [Fit(None, folds[0], evals, float(sum(m.fit_seconds for m in members)) + build_s, build_s)]
                 seed_id, params = 0, json.dumps({"members": [m.seed for m in members]})
-                if has_val and spec.is_baseline and not spec.chance:
-                    for ev in task.evaluate(ctx, est, folds[0], x=folds[0].val[0]):
-                        val_preds.setdefault((spec.id, ev.variant), []).append(ev.prediction)
             else:
                 units = [results[(plan_index, spec.id, seed, k, None)] for k in range(len(folds))]
-                fits = [Fit(u.estimator, _merge(task, fold, spec), u.evaluations, u.fit_seconds, u.predict_seconds,
-                            state=u.state, history=u.history, best_epoch=u.best_epoch) for u, fold in zip(units, folds)]
+                fits = [Fit(None, _merge(task, fold, spec), u.evaluations, u.fit_seconds, u.predict_seconds,
+                            state=u.state, history=u.history, best_epoch=u.best_epoch, member_val=u.member_val)
+                        for u, fold in zip(units, folds)]
                 seed_id, params = units[0].seed, units[0].params
                 if units[0].val_evaluations is not None:
                     for ev in units[0].val_evaluations:

@@ -75,9 +75,9 @@ class UnitResult:
         What the task's hooks need from the fitted estimator (:meth:`Task.unit_state`).
     history : list or None
         ``history_`` of estimators that record a learning curve; ``best_epoch`` its best epoch.
-    estimator : object or None
-        The fitted estimator itself, kept only where another model is built from it (an
-        ensemble's members).
+    member_val : list of grnbench.engine.Evaluation or None
+        Predictions of the fitted model on the validation units, for a model whose seeds form an
+        ensemble (the ensemble is built from its members' stored predictions).
     """
 
     evaluations: list
@@ -89,7 +89,7 @@ class UnitResult:
     state: dict = field(default_factory=dict)
     history: Any = None
     best_epoch: Any = None
-    estimator: Any = None
+    member_val: Any = None
 
 
 def content_hash(obj) -> str:

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from ...engine import Context, Evaluation, Fold, Task
-from ...metrics.binary import RankedScores, auroc
+from ...metrics.binary import RankedScores, auroc, best_f1_threshold
 from .datasets import gene_profiles
 from .metrics import THRESHOLD_METRICS
+from .estimators import check_pairs
 from .splits import make_split, split_summary
 
 __all__ = ["EdgeClassification", "TASK", "PAIR"]
@@ -114,6 +115,17 @@ class EdgeClassification(Task):
 
     def statistic(self, funcs, y_true, predictions):
         return pair_statistic(funcs, y_true, [p[0] for p in predictions], [p[1] for p in predictions])
+
+    def ensemble(self, ctx, spec, members, fold) -> list[Evaluation]:
+        """Mean member probability; threshold at the best F1 of that mean on the validation pairs.
+
+        The same numbers as :meth:`TwoTowerEnsemble.from_members` (``predict_proba`` is the mean of
+        the members'), from the members' stored test and validation scores.
+        """
+        test = np.mean([m.evaluations[0].prediction[0] for m in members], axis=0)
+        val = np.mean([m.member_val[0].prediction[0] for m in members], axis=0)
+        _, yv = check_pairs(fold.val[0], fold.val[1], name="validation pairs")
+        return [Evaluation((test, float(best_f1_threshold(yv, val))), 0.0)]
 
     def on_fit(self, ctx, spec, seed, fits, pooled, first_seed) -> None:
         if not first_seed:
