@@ -63,6 +63,7 @@ def test_banners_name_stale_stages_and_commits(tmp_path):
         nb = new_notebook(cells=[new_markdown_cell("# Title"), new_code_cell("1")])
         nbformat.write(nb, book / "notebooks" / "t" / f"{name}.ipynb")
     (book / "book" / "intro.md").write_text("# grnbench\n\nThe answer.\n")
+    (book / "book" / "task_a.md").write_text("# Task A chapter\n\nProse.\n")
     rows = [StageStatus("fit_x", "stale", "since abc123: code (1 files): engine.py", 60.0, ["abc123"], "task_a"),
             StageStatus("bench_a", "current", "", 5.0, ["def456"], "task_a"),
             StageStatus("other", "current", "", 5.0, ["def456"], "task_b")]
@@ -76,6 +77,10 @@ def test_banners_name_stale_stages_and_commits(tmp_path):
     assert "warning" not in other and other.startswith("*Numbers in this page come from commit(s) `def456`")
     intro = (book / "book" / "intro.md").read_text()
     assert intro.startswith("# grnbench\n\n```{warning}") and "The answer." in intro
+    assert "- Task A chapter: 1 of 2 stages not current (1 stale)." in intro
+    assert "- Task b: every stage current." in intro
+    chapter = (book / "book" / "task_a.md").read_text()
+    assert chapter.startswith("# Task A chapter\n\n```{warning}") and "`fit_x`: **stale**" in chapter
 
 
 def test_format_status_lists_every_stage_and_the_total():

@@ -136,7 +136,33 @@ def _stage_outputs(profile: str, study_path) -> dict:
     return {s.id: s.output for s in stages(load_study(study_path), profile)}
 
 
-def banner_markdown(stage_rows: list, *, scope: str) -> str:
+def _short_reason(reason: str, max_files: int = 3) -> str:
+    """A status reason for a banner: file names as code, long code lists cut to their first files."""
+    import re
+
+    def rank(f: str) -> int:  # the files most likely to move numbers first
+        return next((i for i, key in enumerate(("tasks/", "engine.py", "metrics/", "models/")) if key in f), 4)
+
+    def code(m):
+        files = sorted((f.strip() for f in m.group(2).split(",")), key=rank)
+        shown = ", ".join(f"`{f}`" for f in files[:max_files])
+        more = f" and {int(m.group(1)) - max_files} more" if int(m.group(1)) > max_files else ""
+        return f"{m.group(1)} code file(s): {shown}{more}"
+
+    reason = re.sub(r"code \((\d+) files\): ([^;]*)", code, reason)
+    reason = re.sub(r"since ([0-9a-f]{7,}(?:-dirty)?)", r"since `\1`", reason)
+    return re.sub(r"(input|card) ([^;,]+)", r"\1 `\2`", reason)
+
+
+def _commit_line(rows: list, scope: str) -> str:
+    commits = sorted({c for r in rows for c in r.commits if c})
+    if not commits:
+        return ""
+    shown = ", ".join(f"`{c}`" for c in commits[:8]) + (f" and {len(commits) - 8} more" if len(commits) > 8 else "")
+    return f"Numbers in {scope} come from commit(s) {shown}."
+
+
+def banner_markdown(stage_rows: list, *, scope: str, by_task: bool = False, titles: dict | None = None) -> str:
     """Markdown of the status note of one page: commits, and a warning if any stage is not current.
 
     Parameters
@@ -144,36 +170,57 @@ def banner_markdown(stage_rows: list, *, scope: str) -> str:
     stage_rows : list of grnbench.status.StageStatus
         The stages the page's numbers come from.
     scope : str
-        What the page shows, for the sentence ("this chapter", "the answer below").
+        What the page shows, for the sentences ("this page", "this book").
+    by_task : bool
+        Summarise the stages that are not current per task (the intro) instead of one line each.
+    titles : dict, optional
+        ``task id -> chapter title`` for the per-task summary.
 
     Returns
     -------
     str
-        A MyST ``{warning}`` block listing every stage that is not current and why, followed by
-        the commits; or, when all are current, one italic line with the commits.
+        A MyST ``{warning}`` block that names the stages that are not current and what changed
+        (``grnbench status`` has the full list), followed by the commits; or, when every stage is
+        current, one italic line with the commits; empty without stages.
     """
-    commits = sorted({c for r in stage_rows for c in r.commits if c})
-    shown = ", ".join(f"`{c}`" for c in commits[:8]) + (f" and {len(commits) - 8} more" if len(commits) > 8 else "")
-    note = f"Numbers in {scope} come from commit(s) {shown}." if commits else ""
+    note = _commit_line(stage_rows, scope)
     bad = [r for r in stage_rows if r.state != "current"]
     if not bad:
         return f"*{note} Every stage they come from is current.*" if note else ""
-    lines = [f"```{{warning}}", f"**Not current.** {len(bad)} of the {len(stage_rows)} stage(s) behind {scope} "
-             f"are not current at this commit, so some numbers below come from code, inputs or parameters "
-             f"that have changed since (`grnbench status` lists them):", ""]
-    for r in bad[:12]:
-        reason = r.reason if len(r.reason) <= 220 else r.reason[:217] + "..."
-        lines.append(f"- `{r.stage}`: **{r.state}** ({reason})")
-    if len(bad) > 12:
-        lines.append(f"- and {len(bad) - 12} more")
+    lines = ["```{warning}", f"**Not current.** {len(bad)} of the {len(stage_rows)} stages behind {scope} are not "
+             f"current at this commit: some numbers here come from code, inputs or parameters that have changed "
+             f"since they were computed (`grnbench status` lists every stage and what changed).", ""]
+    if by_task:
+        groups: dict = {}
+        for r in stage_rows:
+            groups.setdefault(r.task or "scoreboard", []).append(r)
+        for task, rows in groups.items():
+            title = (titles or {}).get(task) or task.replace("_", " ").capitalize()
+            stale = [r for r in rows if r.state != "current"]
+            if not stale:
+                lines.append(f"- {title}: every stage current.")
+                continue
+            states = ", ".join(f"{sum(r.state == s for r in stale)} {s}" for s in ("stale", "partial", "missing")
+                               if any(r.state == s for r in stale))
+            lines.append(f"- {title}: {len(stale)} of {len(rows)} stages not current ({states}).")
+    else:
+        for r in bad[:12]:
+            lines.append(f"- `{r.stage}`: **{r.state}**, {_short_reason(r.reason)}")
+        if len(bad) > 12:
+            lines.append(f"- and {len(bad) - 12} more")
     if note:
         lines += ["", note]
     lines.append("```")
     return "\n".join(lines)
 
 
+def _insert_after_title(text: str, banner: str) -> str:
+    head, _, rest = text.partition("\n")
+    return head + "\n\n" + banner + "\n" + rest if head.startswith("# ") else banner + "\n\n" + text
+
+
 def add_status_banners(book_dir: Path, rows: list, outputs: dict) -> None:
-    """Insert status notes into the staged executed notebooks and the intro page of a book.
+    """Insert status notes into the staged executed notebooks, chapter pages and intro of a book.
 
     Parameters
     ----------
@@ -187,12 +234,12 @@ def add_status_banners(book_dir: Path, rows: list, outputs: dict) -> None:
     Notes
     -----
     A notebook's numbers come from its own stage and the earlier stages of its task (a stage
-    without a task, such as the scoreboard, from every earlier stage except the data summary).
-    The note goes after the notebook's first (title) cell.
+    without a task, such as the scoreboard, from every earlier stage except the data summary);
+    a chapter page ``book/<task>.md`` from every stage of its task; the intro from every stage.
+    The note goes after the page's title.
     """
     import nbformat
 
-    order = [r.stage for r in rows]
     for k, row in enumerate(rows):
         path = book_dir / "notebooks" / f"{outputs[row.stage]}.ipynb"
         if not path.is_file():
@@ -208,9 +255,18 @@ def add_status_banners(book_dir: Path, rows: list, outputs: dict) -> None:
         if (nb.nbformat, nb.nbformat_minor) < (4, 5):  # cell ids exist from nbformat 4.5 on
             nb.cells[at].pop("id", None)
         nbformat.write(nb, path)
+    titles = {}
+    for task in dict.fromkeys(r.task for r in rows if r.task):
+        page = book_dir / "book" / f"{task}.md"
+        if not page.is_file():
+            continue
+        source = page.read_text()
+        if source.startswith("# "):
+            titles[task] = source.partition("\n")[0][2:].strip()
+        text = banner_markdown([r for r in rows if r.task == task], scope="this chapter")
+        if text:
+            page.write_text(_insert_after_title(source, text))
     intro = book_dir / "book" / "intro.md"
-    if intro.is_file() and order:
-        text = banner_markdown([r for r in rows if r.stage != "data"], scope="this book")
-        src = intro.read_text()
-        head, _, rest = src.partition("\n")
-        intro.write_text(head + "\n\n" + text + "\n" + rest if head.startswith("# ") else text + "\n\n" + src)
+    text = banner_markdown([r for r in rows if r.stage != "data"], scope="this book", by_task=True, titles=titles)
+    if intro.is_file() and text:
+        intro.write_text(_insert_after_title(intro.read_text(), text))
