@@ -205,7 +205,8 @@ def stage_components(stage, results_dir: Path, upstream: list, cards: list[Path]
     dict
         ``notebook`` (template bytes), ``parameters`` (JSON), ``cards`` (``path -> sha256``),
         ``code`` (``module or shipped data file -> sha256``; modules without docstrings) and
-        ``upstream`` (``output path -> sha256`` of every earlier stage's outputs that exist).
+        ``upstream`` (``output path -> sha256`` of the outputs that exist of the earlier stages
+        of the same task; of every earlier stage for a stage without a task, e.g. the scoreboard).
         The location of the data mirror is not part of it: every file is checked against the
         sha256 its card records, and the cards are in ``code``.
     """
@@ -215,7 +216,7 @@ def stage_components(stage, results_dir: Path, upstream: list, cards: list[Path]
     if "grnbench.data.cards" in modules:
         code.update({p.relative_to(src).as_posix(): file_hash(p) for p in _shipped_data_files(src)})
     ups = {}
-    for up in upstream:
+    for up in [u for u in upstream if stage.task is None or u.task == stage.task]:
         for rel in up.outputs:
             path = Path(results_dir) / rel
             if path.is_file():

@@ -4,9 +4,10 @@ Every stage is executed with papermill into ``<results_dir>/notebooks/<output>.i
 parameters plus ``results_dir``. A stage is skipped when its stamp
 (``<results_dir>/.stamps/<stage>.json``) records the same fingerprint as now and all its declared
 outputs exist. The fingerprint (:func:`grnbench.fingerprint.stage_components`) covers the
-notebook template, the parameters, the cards in use, the contents of every earlier stage's
-outputs, and the code the stage depends on (the closure of the static import graph of its
-notebook and task, each module hashed without docstrings and comments). The stamp keeps each
+notebook template, the parameters, the cards in use, the contents of the outputs of the earlier
+stages of its task (of all earlier stages for a stage without a task), and the code the stage
+depends on (the closure of the static import graph of its notebook and task, each module hashed
+without docstrings and comments). The stamp keeps each
 component's hash, the commit and the wall time, so :mod:`grnbench.status` can say *what*
 changed. A failing stage stops the run with the notebook's path and the cell.
 
