@@ -246,3 +246,26 @@ def test_shared_book_pages_link_only_to_pages_every_book_has():
     study = yaml.safe_load((root / "study.yaml").read_text())
     for name, profile in study["profiles"].items():
         assert "scoreboard" in [s["use"] for s in profile["stages"]], f"profile {name} has no scoreboard stage"
+
+
+def test_a_stage_depends_on_earlier_outputs_of_its_own_task_only(project, monkeypatch):
+    monkeypatch.setenv("GRNBENCH_SCHEDULER", "inprocess")
+    _notebook(project / "notebooks" / "c.ipynb", 'results_dir = "results/x"\nname = "c"',
+              "from pathlib import Path\n(Path(results_dir) / 'c.txt').write_text('c')")
+    (project / "study.yaml").write_text(textwrap.dedent("""
+        profiles:
+          p:
+            stages:
+              - {id: x, task: target_expression, notebook: notebooks/a.ipynb, output: x, parameters: {value: 1},
+                 outputs: [a.txt]}
+              - {id: y, task: cell_type_markers, notebook: notebooks/c.ipynb, output: y, outputs: [c.txt]}
+              - {id: z, task: target_expression, notebook: notebooks/b.ipynb, output: z, outputs: [b.txt]}
+              - {id: board, notebook: notebooks/c.ipynb, output: board, outputs: [c.txt]}
+    """))
+    run_profile("p", echo=lambda *_: None)
+    study = (project / "study.yaml").read_text().replace("parameters: {value: 1}", "parameters: {value: 3}")
+    (project / "study.yaml").write_text(study)
+    report = run_profile("p", echo=lambda *_: None)
+    # x's output changed: z (same task) and the task-less board re-run; y (another task) does not
+    assert _statuses(report) == [("x", "ran"), ("y", "skipped"), ("z", "ran"), ("board", "ran")]
+    assert (project / "results/p/b.txt").read_text() == "3+b"
