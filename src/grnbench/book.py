@@ -150,8 +150,10 @@ def _short_reason(reason: str, max_files: int = 3) -> str:
         return f"{m.group(1)} code file(s): {shown}{more}"
 
     reason = re.sub(r"code \((\d+) files\): ([^;]*)", code, reason)
+    reason = re.sub(r"inputs \((\d+) files\): ([^;]*)", lambda m: code(m).replace("code file(s)", "input file(s)"),
+                    reason)
     reason = re.sub(r"since ([0-9a-f]{7,}(?:-dirty)?)", r"since `\1`", reason)
-    return re.sub(r"(input|card) ([^;,]+)", r"\1 `\2`", reason)
+    return re.sub(r"(?<![\w`])card ([^;,]+)", r"card `\1`", reason)
 
 
 def _commit_line(rows: list, scope: str) -> str:

@@ -245,7 +245,9 @@ def changed_components(old: dict, new: dict) -> list[str]:
 
 
 def summarise_changes(changes: list[str]) -> str:
-    """Group ``code grnbench/x.py`` items of :func:`changed_components` into one ``code: x.py, ...`` clause."""
+    """Group the ``code ...`` and ``input ...`` items of :func:`changed_components` into one clause each."""
     code = [c[len("code "):].removeprefix("grnbench/") for c in changes if c.startswith("code ")]
-    other = [c for c in changes if not c.startswith("code ")]
-    return "; ".join(other + ([f"code ({len(code)} files): " + ", ".join(code)] if code else []))
+    inputs = [c[len("input "):] for c in changes if c.startswith("input ")]
+    other = [c for c in changes if not c.startswith(("code ", "input "))]
+    return "; ".join(other + ([f"code ({len(code)} files): " + ", ".join(code)] if code else [])
+                     + ([f"inputs ({len(inputs)} files): " + ", ".join(inputs)] if inputs else []))
