@@ -279,3 +279,22 @@ def test_readme_slurm_setup_makes_single_thread_workers_of_the_venv():
         cluster.close()
     assert "#SBATCH --cpus-per-task=1" in script and "--nthreads 1" in script
     assert "export ATEN_CPU_CAPABILITY=default" in script
+
+
+def _square_unit(x, *, offset, log):
+    (Path(log) / f"{x}-{time.time_ns()}").touch()  # one file per call that really ran
+    return x * x + offset
+
+
+def test_run_units_stores_each_call_and_reuses_it(tmp_path):
+    log = tmp_path / "log"
+    log.mkdir()
+    kw = {"label": "t/d/square", "units": tmp_path / "units", "scheduler": "inprocess"}
+    assert engine.run_units(_square_unit, [1, 2, 3], shared={"offset": 1, "log": str(log)}, **kw) == [2, 5, 10]
+    assert len(list(log.iterdir())) == 3
+    assert engine.run_units(_square_unit, [3, 2, 4], shared={"offset": 1, "log": str(log)}, **kw) == [10, 5, 17]
+    assert len(list(log.iterdir())) == 4  # 2 and 3 came from the store
+    assert engine.run_units(_square_unit, [2], shared={"offset": 2, "log": str(log)}, **kw) == [6]
+    assert len(list(log.iterdir())) == 5  # the shared arguments are part of the key
+    assert engine.run_units(_square_unit, [5, 5], shared={"offset": 0, "log": str(log)}, units=None,
+                            label="t/d/square", scheduler="inprocess") == [25, 25]

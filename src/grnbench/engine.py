@@ -50,8 +50,8 @@ from .registry import MetricSpec, ModelSpec, get_metric, get_model, metric_ids
 from .results import AGGREGATE_SEED, COLUMNS, describe_params, git_sha, validate_results, write_table
 from .units import NOT_IN_KEY, SCHEDULING_PARAMS, record_stage_units, unit_key
 
-__all__ = ["Task", "Fold", "Evaluation", "Context", "BenchmarkOutput", "run", "save", "verdict", "PAIRED_COLUMNS",
-           "FIT_COLUMNS", "UNITS_ENV"]
+__all__ = ["Task", "Fold", "Evaluation", "Context", "BenchmarkOutput", "run", "run_units", "save", "verdict",
+           "PAIRED_COLUMNS", "FIT_COLUMNS", "UNITS_ENV"]
 
 #: Environment variable naming the unit store folder (``grnbench run`` sets ``<results_dir>/units``).
 UNITS_ENV = "GRNBENCH_UNITS"
@@ -343,6 +343,85 @@ class BenchmarkOutput:
     counts: dict
 
 
+def _store(units):
+    from .units import UnitStore
+
+    if units is None and os.environ.get(UNITS_ENV):
+        units = os.environ[UNITS_ENV]
+    return units if isinstance(units, UnitStore) or units is None else UnitStore(units)
+
+
+def _timed_call(item, *, _func, **shared):
+    t0 = time.perf_counter()
+    out = _func(item, **shared)
+    return out, time.perf_counter() - t0
+
+
+def run_units(func: Callable, items: Sequence, *, label: str, shared: dict | None = None, units=None,
+              scheduler: str | None = None, desc: str | None = None) -> list:
+    """``[func(item, **shared) for item in items]`` as stored units, for fits outside :func:`run`.
+
+    Each call is a unit (:mod:`grnbench.units`) keyed by ``func``'s name and code (the closure of
+    its module without scheduling and report modules), the content of ``item`` and of ``shared``:
+    calls already in the store are read back, the others run on the Dask client (longest-first
+    order is the caller's item order) and are stored as each finishes. Used by the LEMBAS ligand
+    learning curve (one unit per fold) and the SHAP explanations (one unit per model).
+
+    Parameters
+    ----------
+    func : callable
+        Module-level function ``func(item, **shared)``; it should pin its threads
+        (:func:`grnbench.compute.pinned_threads`) so that where it runs does not matter.
+    items : sequence
+        One argument per unit (picklable, hashed by content).
+    label : str
+        Store folder of these units (``task/dataset/what``).
+    shared : dict, optional
+        Keyword arguments common to every call (data; hashed by content once).
+    units, scheduler
+        As in :func:`run`.
+    desc : str, optional
+        Progress-bar label.
+
+    Returns
+    -------
+    list
+        ``func``'s results, aligned with ``items``.
+    """
+    from . import compute
+    from .fingerprint import code_hash, module_closure
+    from .units import UnitResult, content_hash
+
+    store, shared = _store(units), dict(shared or {})
+    code = code_hash(module_closure({func.__module__}, exclude=NOT_IN_KEY))
+    base = {"func": f"{func.__module__}.{func.__qualname__}", "code": code, "shared": content_hash(shared)}
+    keys = [unit_key({**base, "item": content_hash(item)}) for item in items]
+    if store is not None and os.environ.get(STAGE_ENV):
+        record_stage_units(store.root, os.environ[STAGE_ENV], [(label, k) for k in keys])
+    results, todo, pending = {}, [], set()
+    for i, key in enumerate(keys):
+        if key in results or key in pending:
+            continue
+        found = store.get(key, label) if store is not None else None
+        if found is not None:
+            results[key] = found.state["value"]
+        else:
+            todo.append(i)
+            pending.add(key)
+
+    def keep(j, out):
+        value, seconds = out
+        results[keys[todo[j]]] = value
+        if store is not None:
+            store.put(keys[todo[j]], label, UnitResult([], None, seconds, 0.0, 0, "{}", state={"value": value}))
+
+    if todo:
+        compute.map_units(_timed_call, [items[i] for i in todo], client=compute.get_client(scheduler),
+                          shared={**shared, "_func": func}, priorities=[-i for i in range(len(todo))],
+                          on_result=keep, desc=desc or label)
+    return [results[k] for k in keys]
+
+
 def _seed_id(spec: ModelSpec, seed, est) -> int:
     if seed is not None:
         return int(seed)
@@ -468,7 +547,6 @@ def run(
     with every control.
     """
     from . import compute
-    from .units import UnitStore
 
     options = _check_options(task, options)
     specs = [get_model(m, task.id) for m in models]
@@ -483,9 +561,7 @@ def run(
     if extra:
         raise UnknownIdError(f"model_params names model(s) {format_names(extra)} that are not in models "
                              f"({format_names(models)})")
-    if units is None and os.environ.get(UNITS_ENV):
-        units = os.environ[UNITS_ENV]
-    store = units if isinstance(units, UnitStore) or units is None else UnitStore(units)
+    store = _store(units)
     split_seeds = tuple(split_seeds) or (0,)
     ctx = Context(task=task, data=data, options=options, split_seed=split_seeds[0], seeds=tuple(seeds))
     ctx.counts.update(getattr(data, "counts", {}) or {})

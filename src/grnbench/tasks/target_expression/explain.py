@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ...engine import run_units
 from ...errors import GrnbenchError, UnknownIdError, format_names
 from ...models.trees import BatchedXGBRF
 from ...registry import get_model
@@ -123,6 +124,10 @@ def explain_models(
 ) -> ShapOutput:
     """Fit each model and compute SHAP values of its prediction for each gene.
 
+    Each model is a unit (:func:`grnbench.engine.run_units`): it runs on the run's Dask client
+    with one thread and is kept in the unit store, so a stopped SHAP stage resumes with the models
+    it had not explained.
+
     Parameters
     ----------
     data : TargetExpressionData
@@ -163,19 +168,36 @@ def explain_models(
     bg = Xtr.to_numpy()[np.sort(rng.choice(len(Xtr), size=min(n_background, len(Xtr)), replace=False))]
     ex_rows = np.sort(rng.choice(len(Xte), size=min(n_explain, len(Xte)), replace=False))
     x_ex = Xte.iloc[ex_rows]
-    values, rows, summary = {}, [], []
     model_params = model_params or {}
-    for model_id in models:
-        spec = get_model(model_id, TASK)
-        if model_id == "mean":
-            continue
+    todo = [m for m in models if m != "mean"]
+    for model_id in todo:
+        get_model(model_id, TASK)  # an unknown id fails here, before any fit
+    parts = run_units(_explain_model, todo, label=f"{TASK}/{data.dataset}/shap",
+                      shared={"data": data, "genes": tuple(genes), "xtr": Xtr, "ytr": Ytr, "xval": Xval, "yval": Yval,
+                              "bg": bg, "x_ex": x_ex, "seed": seed, "top_k": top_k, "model_params": model_params})
+    values, rows, summary = {}, [], []
+    for part_values, part_rows, part_summary in parts:
+        values.update(part_values)
+        rows += part_rows
+        summary += part_summary
+    importance = pd.concat(rows, ignore_index=True)[["dataset", "model", "gene", "tf", "mean_abs_shap", "rank", "is_parent"]]
+    return ShapOutput(values=values, importance=importance, summary=pd.DataFrame(summary))
+
+
+def _explain_model(model_id, *, data, genes, xtr, ytr, xval, yval, bg, x_ex, seed, top_k, model_params):
+    """One unit of :func:`explain_models`: fit one model and explain its prediction of each gene."""
+    from ...compute import pinned_threads
+
+    spec = get_model(model_id, TASK)
+    values, rows, summary = {}, [], []
+    with pinned_threads():
         joint = None
         if not spec.per_target:
             joint = spec.build(data, **model_params.get(model_id, {}))
             if spec.stochastic:
                 joint.set_params(random_state=seed)
             t0 = time.perf_counter()
-            joint.fit(Xtr, Ytr, validation=(Xval, Yval))
+            joint.fit(xtr, ytr, validation=(xval, yval))
             joint_fit = time.perf_counter() - t0
         for gene in genes:
             j = data.targets.index(gene)
@@ -186,9 +208,9 @@ def explain_models(
                     est.set_params(random_state=seed)
                 t0 = time.perf_counter()
                 if spec.uses_validation:
-                    est.fit(Xtr, Ytr[[gene]], validation=(Xval, Yval[[gene]]))
+                    est.fit(xtr, ytr[[gene]], validation=(xval, yval[[gene]]))
                 else:  # as in the benchmark: models that tune nothing fit all non-test cells
-                    est.fit(pd.concat([Xtr, Xval]), pd.concat([Ytr, Yval])[[gene]])
+                    est.fit(pd.concat([xtr, xval]), pd.concat([ytr, yval])[[gene]])
                 fit_s, target = time.perf_counter() - t0, 0
             else:
                 est, fit_s, target = joint, joint_fit, j
@@ -210,5 +232,4 @@ def explain_models(
                 "fit_seconds": fit_s, "explain_seconds": explain_s,
                 "n_explained": int(len(x_ex)), "n_background": int(len(bg)), "additivity_error": err,
             })
-    importance = pd.concat(rows, ignore_index=True)[["dataset", "model", "gene", "tf", "mean_abs_shap", "rank", "is_parent"]]
-    return ShapOutput(values=values, importance=importance, summary=pd.DataFrame(summary))
+    return values, rows, summary

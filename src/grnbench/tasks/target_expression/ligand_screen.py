@@ -142,7 +142,8 @@ def learning_curve(data: LigandScreenData, *, folds=(0, 1, 2), seed: int = 0, ev
     settings : dict, optional
         :class:`~.lembas.LembasRegressor` parameters.
     n_jobs : int, optional
-        Ignored (older notebooks pass it): folds run as units on the run's Dask client.
+        Ignored (older notebooks pass it): each fold is a unit (:func:`grnbench.engine.run_units`) on
+        the run's Dask client, kept in the unit store, so a stopped curve resumes with its missing folds.
     scheduler : str, optional
         Where the folds run (:func:`grnbench.compute.get_client`; default ``$GRNBENCH_SCHEDULER``).
 
@@ -155,7 +156,7 @@ def learning_curve(data: LigandScreenData, *, folds=(0, 1, 2), seed: int = 0, ev
         Per fold and epoch: training loss, spectral radius, learning rate; and the updates per
         second of each fit.
     """
-    from ...compute import get_client, map_units
+    from ...engine import run_units
 
     settings = {**PAPER_SETTINGS, **(settings or {})}
     jobs = []
@@ -163,9 +164,8 @@ def learning_curve(data: LigandScreenData, *, folds=(0, 1, 2), seed: int = 0, ev
         test = list(data.folds.loc[data.folds["fold"] == fold, "condition"])
         train = [c for c in data.inputs.index if c not in test]
         jobs.append((fold, train, test))
-    fits = map_units(_curve_fit, jobs, client=get_client(scheduler),
-                     shared={"data": data, "settings": settings, "seed": seed, "every": every},
-                     desc="ligand learning curve")
+    fits = run_units(_curve_fit, jobs, label=f"target_expression/{DATASET}/learning_curve", scheduler=scheduler,
+                     shared={"data": data, "settings": settings, "seed": seed, "every": every})
     rows, hist, pooled = [], [], {}
     for (fold, _, test), (checkpoints, history, ups) in zip(jobs, fits):
         obs = data.outputs.loc[test].to_numpy(dtype=float)
