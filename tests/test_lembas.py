@@ -206,7 +206,7 @@ def test_one_cycle_schedule_and_uniform_state_loss_follow_lembas():
 
 def test_numpy_training_gradients_equal_torch_autograd():
     """The hand-written gradients of every loss term equal autograd through SteadyState."""
-    from grnbench.tasks.target_expression.lembas import _Trainer
+    from grnbench.tasks.target_expression.lembas import Trainer as _Trainer
 
     x, y, net = _tiny(n=12)
     est = LembasRegressor(network=net, updates=1, batch_size=12, input_noise=0.0, uniform_factor=0.3,
