@@ -240,3 +240,28 @@ def test_numpy_training_gradients_equal_torch_autograd():
     loss.backward()
     for name, ref in (("w", w.grad), ("b", b.grad), ("a", a.grad)):
         np.testing.assert_allclose(grads[name], ref.numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_warm_started_adjoint_gives_the_cold_gradients():
+    """Starting the adjoint from the previous update's adjoint reaches the same fixed point (to bwd_tol)."""
+    from grnbench.tasks.target_expression.lembas import Trainer
+
+    x, y, net = _tiny(n=12)
+    kw = dict(network=net, updates=1, batch_size=12, input_noise=0.0, uniform_factor=0.3, spectral_factor=0.0,
+              bwd_tol=1e-13, tol=1e-13, max_steps=2000, bwd_steps=2000)
+    grads = {}
+    for warm in (False, True):
+        est = LembasRegressor(warm_start=warm, **kw).fit(x, y)
+        xs = (x.to_numpy() - est.x_min_) / est.x_span_
+        ys = (y.to_numpy() - est.y_min_) / est.y_span_
+        trainer = Trainer(est, xs, ys, np.random.default_rng(0))
+        idx = np.arange(6)
+        trainer._adam = lambda grad, lr: None
+        trainer.update(idx, lr=0.0)  # fills the warm states
+        trainer.p["w"] = trainer.p["w"] * 1.01  # a small step, as between two epochs
+        got = {}
+        trainer._adam = lambda grad, lr, got=got: got.update(grad)
+        trainer.update(idx, lr=0.0)
+        grads[warm] = got
+    for name in ("w", "b", "a"):
+        np.testing.assert_allclose(grads[True][name], grads[False][name], rtol=1e-8, atol=1e-11)

@@ -79,8 +79,9 @@ class LembasRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         (``checkpoints_``), for learning curves.
     warm_start : bool
         Start each training sample's fixed-point iteration from its steady state of the previous
-        epoch (the same fixed point within ``tol``, reached in fewer iterations; leave it off
-        when ``max_steps`` truncates the iteration on purpose, as ``lembas_seed`` does).
+        epoch, and its adjoint iteration from its previous adjoint (the same fixed points within
+        ``tol`` and ``bwd_tol``, reached in fewer iterations; leave it off when ``max_steps``
+        truncates the iteration on purpose, as ``lembas_seed`` does).
     input_noise : float
         Standard deviation of noise added to the projected inputs during training.
     bwd_steps, bwd_tol : int, float
