@@ -48,6 +48,7 @@ from .errors import UnknownIdError, format_names
 from .metrics import bootstrap_weights_ci, metric_matrix
 from .registry import MetricSpec, ModelSpec, get_metric, get_model, metric_ids
 from .results import AGGREGATE_SEED, COLUMNS, describe_params, git_sha, validate_results, write_table
+from .models.device import resolve_device
 from .units import NOT_IN_KEY, SCHEDULING_PARAMS, record_stage_units, unit_key
 
 __all__ = ["Task", "Fold", "Evaluation", "Context", "BenchmarkOutput", "run", "run_units", "save", "verdict",
@@ -657,6 +658,8 @@ def _jobs(task, data, options, specs, plans, model_params, model_seeds, seeds, a
         if job.ablation:
             est = clone(est).set_params(**{job.ablation[0]: job.ablation[1]})
         params = {k: v for k, v in est.get_params(deep=False).items() if k not in SCHEDULING_PARAMS}
+        if "device" in params:  # where "auto" runs on this machine: a GPU fit is not a CPU fit's unit
+            params["device"] = resolve_device(params["device"]).type
         job.label = f"{task.id}/{data.dataset}/{spec.id}"
         job.key = unit_key({
             "task": task.id, "model": spec.id, "params": params, "seed": job.seed,

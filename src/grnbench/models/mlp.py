@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .device import resolve_device
 from .base import (EarlyStopping, GeneAwareMixin, search_validation, seed_everything, show_progress, split_validation,
                    torch_threads)
 
@@ -55,6 +56,9 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         tqdm progress bar over epochs (None: see :func:`grnbench.models.base.show_progress`).
     random_state : int
         Seed of initialisation, minibatch order, dropout and the internal validation split.
+    device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+        (:func:`grnbench.models.device.resolve_device`); the fitted network is kept on the CPU.
 
     Attributes
     ----------
@@ -64,10 +68,13 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         (train_loss, val_loss) per epoch, standardised MSE.
     best_epoch_ : int
         Epoch whose weights were kept.
+    device_ : str
+        Where it trained.
     """
 
     def __init__(self, hidden=(256,), dropout=0.1, lr=1e-3, weight_decay=1e-4, batch_size=64, max_epochs=300,
-                 patience=20, validation_fraction=0.15, param_grid=None, n_threads=1, progress=None, random_state=0):
+                 patience=20, validation_fraction=0.15, param_grid=None, n_threads=1, progress=None, random_state=0,
+                 device="auto"):
         self.hidden = hidden
         self.dropout = dropout
         self.lr = lr
@@ -80,6 +87,7 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         self.n_threads = n_threads
         self.progress = progress
         self.random_state = random_state
+        self.device = device
 
     def _build(self, n_in: int, n_out: int):
         import torch.nn as nn
@@ -118,7 +126,7 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
             return _r2_flat(y_val, trial._predict_array(x_val)), trial
 
         self.best_params_, best, self.tuning_ = search_validation(self.param_grid, fit_and_score)
-        for attr in ("x_mean_", "x_std_", "y_mean_", "y_std_", "module_", "history_", "best_epoch_"):
+        for attr in ("x_mean_", "x_std_", "y_mean_", "y_std_", "module_", "history_", "best_epoch_", "device_"):
             setattr(self, attr, getattr(best, attr))
         return self
 
@@ -126,6 +134,7 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
         import torch
         from tqdm.auto import tqdm
 
+        dev = resolve_device(self.device)
         with torch_threads(self.n_threads):
             seed_everything(self.random_state)
             self.x_mean_, self.x_std_ = x.mean(0), _safe_std(x)
@@ -134,7 +143,8 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
             yt = torch.as_tensor((y - self.y_mean_) / self.y_std_, dtype=torch.float32)
             xv = torch.as_tensor((x_val - self.x_mean_) / self.x_std_, dtype=torch.float32)
             yv = torch.as_tensor((y_val - self.y_mean_) / self.y_std_, dtype=torch.float32)
-            module = self._build(x.shape[1], y.shape[1])
+            xt, yt, xv, yv = (t.to(dev) for t in (xt, yt, xv, yv))
+            module = self._build(x.shape[1], y.shape[1]).to(dev)
             opt = torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             gen = torch.Generator().manual_seed(int(self.random_state or 0))
             stopper = EarlyStopping(self.patience, min_delta=1e-6)
@@ -160,7 +170,7 @@ class MLPRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
                     break
             stopper.restore(module)
             self.best_epoch_ = stopper.best_epoch
-        self.module_ = module
+        self.module_, self.device_ = module.to("cpu"), str(dev)
 
     def torch_model(self, target: int | None = None):
         """A torch module mapping raw TF expression to raw predictions (for SHAP gradients).

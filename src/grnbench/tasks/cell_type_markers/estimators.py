@@ -21,6 +21,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from ...errors import DataValidationError
+from ...models.device import resolve_device
 from ...models.base import (EarlyStopping, GeneAwareMixin, search_validation, seed_everything, show_progress, split_validation,
                    torch_threads)
 
@@ -119,6 +120,9 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
         tqdm bar over epochs.
     random_state : int
         Seed.
+    device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+        (:func:`grnbench.models.device.resolve_device`); the fitted network is kept on the CPU.
 
     Attributes
     ----------
@@ -132,7 +136,7 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(self, hidden=(128,), l1=1e-3, dropout=0.1, lr=1e-3, selection_lr=1e-2, weight_decay=0.0,
                  batch_size=128, max_epochs=200, patience=15, validation_fraction=0.15, param_grid=None, tune_ks=None,
-                 n_threads=1, progress=None, random_state=0):
+                 n_threads=1, progress=None, random_state=0, device="auto"):
         self.hidden = hidden
         self.l1 = l1
         self.dropout = dropout
@@ -148,6 +152,7 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.progress = progress
         self.random_state = random_state
+        self.device = device
 
     def fit(self, X, y, validation=None):
         """Train (and tune on validation cells if ``param_grid``).
@@ -186,7 +191,7 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
                 return float(np.mean(trial._predict_codes(x_val) == c_val)), trial
 
             self.best_params_, best, self.tuning_ = search_validation(self.param_grid, fit_and_score)
-            for attr in ("x_mean_", "x_std_", "module_", "selection_weights_", "best_epoch_", "history_"):
+            for attr in ("x_mean_", "x_std_", "module_", "selection_weights_", "best_epoch_", "history_", "device_"):
                 setattr(self, attr, getattr(best, attr))
         self.ranking_ = ranking_from_weights(_names(self, x), self.selection_weights_)
         return self
@@ -197,18 +202,20 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
         from tqdm.auto import tqdm
 
         n_classes = len(self.classes_)
+        dev = resolve_device(self.device)
         with torch_threads(self.n_threads):
             seed_everything(self.random_state)
             self.x_mean_, self.x_std_ = x.mean(0), np.where(x.std(0) > 0, x.std(0), 1.0)
             xt = torch.as_tensor((x - self.x_mean_) / self.x_std_, dtype=torch.float32)
             xv = torch.as_tensor((x_val - self.x_mean_) / self.x_std_, dtype=torch.float32)
             yt, yv = torch.as_tensor(codes), torch.as_tensor(c_val)
+            xt, xv, yt, yv = (t.to(dev) for t in (xt, xv, yt, yv))
             layers, width = [], x.shape[1]
             for h in self.hidden:
                 layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(self.dropout)]
                 width = h
             layers.append(nn.Linear(width, n_classes))
-            module = _selector_module(x.shape[1], nn.Sequential(*layers))
+            module = _selector_module(x.shape[1], nn.Sequential(*layers)).to(dev)
             opt = torch.optim.Adam([{"params": module.mlp.parameters(), "weight_decay": self.weight_decay},
                                     {"params": [module.weights], "lr": self.selection_lr, "weight_decay": 0.0}],
                                    lr=self.lr)
@@ -236,8 +243,8 @@ class SelectorMLPClassifier(GeneAwareMixin, ClassifierMixin, BaseEstimator):
                     break
             stopper.restore(module)
             self.best_epoch_ = stopper.best_epoch
-        self.module_ = module
-        self.selection_weights_ = module.weights.detach().numpy().astype(float).copy()
+        self.module_, self.device_ = module.to("cpu"), str(dev)
+        self.selection_weights_ = self.module_.weights.detach().numpy().astype(float).copy()
 
     def _predict_codes(self, x):
         import torch

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ...errors import DataValidationError, format_names
 from ...metrics.binary import best_f1_threshold
 from ...models.base import EarlyStopping, seed_everything, show_progress, torch_threads
+from ...models.device import resolve_device
 
 __all__ = ["DegreeScorer", "PairFeatureClassifier", "RandomScorer", "TwoTowerClassifier", "TwoTowerEnsemble",
            "check_pairs"]
@@ -212,17 +213,22 @@ class TwoTowerClassifier(_PairModel):
     dropout, lr, weight_decay, batch_size, max_epochs, patience, n_threads, progress
         Training settings (the seed: Adam lr 0.005, weight decay 0.01).
     random_state : int
+    device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+        (:func:`grnbench.models.device.resolve_device`); the fitted network is kept on the CPU.
 
     Attributes
     ----------
     best_epoch_ : int
     history_ : list of dict
         Training and validation loss per epoch.
+    device_ : str
+        Where it trained.
     """
 
     def __init__(self, gene_features=None, inputs="both", emb_dim=64, hidden=(256,), out_dim=64, tau=0.05, dropout=0.1,
                  lr=1e-3, weight_decay=1e-4, batch_size=512, max_epochs=60, patience=8, n_threads=1, progress=None,
-                 random_state=0):
+                 random_state=0, device="auto"):
         self.gene_features = gene_features
         self.inputs = inputs
         self.emb_dim = emb_dim
@@ -238,6 +244,7 @@ class TwoTowerClassifier(_PairModel):
         self.n_threads = n_threads
         self.progress = progress
         self.random_state = random_state
+        self.device = device
 
     def _module(self, n_genes, n_feat):
         import torch
@@ -308,13 +315,15 @@ class TwoTowerClassifier(_PairModel):
             X, y = X[~mask], y[~mask]
         xv, yv = check_pairs(validation[0], validation[1], genes=self.genes_, name="validation pairs")
         self.classes_ = np.array([0, 1])
+        dev = resolve_device(self.device)
         with torch_threads(self.n_threads):
             seed_everything(self.random_state)
             feats = torch.as_tensor(self.gene_features.to_numpy(dtype=np.float32))
-            module = self._module(len(self.genes_), feats.shape[1])
+            module = self._module(len(self.genes_), feats.shape[1]).to(dev)
             a, b = (torch.as_tensor(i) for i in self._index(X))
             av, bv = (torch.as_tensor(i) for i in self._index(xv))
             yt, yvt = torch.as_tensor(y, dtype=torch.float32), torch.as_tensor(yv, dtype=torch.float32)
+            feats_dev, a, b, av, bv, yt, yvt = (t.to(dev) for t in (feats, a, b, av, bv, yt, yvt))
             opt = torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             loss_fn = nn.BCEWithLogitsLoss()
             gen = torch.Generator().manual_seed(int(self.random_state or 0))
@@ -327,19 +336,19 @@ class TwoTowerClassifier(_PairModel):
                 for s in range(0, len(yt), self.batch_size):
                     idx = order[s:s + self.batch_size]
                     opt.zero_grad()
-                    loss = loss_fn(module(a[idx], b[idx], feats), yt[idx])
+                    loss = loss_fn(module(a[idx], b[idx], feats_dev), yt[idx])
                     loss.backward()
                     opt.step()
                     total += loss.item() * len(idx)
                 module.eval()
                 with torch.no_grad():
-                    val = float(loss_fn(module(av, bv, feats), yvt))
+                    val = float(loss_fn(module(av, bv, feats_dev), yvt))
                 self.history_.append({"epoch": epoch, "train_loss": total / len(yt), "val_loss": val})
                 if stopper.step(module, val, epoch):
                     break
             stopper.restore(module)
             self.best_epoch_ = stopper.best_epoch
-        self.module_, self._feats = module, feats
+        self.module_, self._feats, self.device_ = module.to("cpu"), feats, str(dev)
         self._set_threshold((xv, yv))
         return self
 

@@ -40,6 +40,7 @@ import numpy as np
 
 from ...errors import DataValidationError
 from ...models.base import seed_everything, show_progress, torch_deterministic, torch_threads
+from ...models.device import resolve_device
 from .estimators import EdgeScorer
 
 __all__ = ["CaTranScorer", "build_catran", "n_parameters"]
@@ -78,7 +79,7 @@ def build_catran(n_genes: int, embed_dim: int = 40):
         def logits(self, genes):
             q = self.att(self.embedding(genes))
             logit = q @ q.T
-            return logit.masked_fill(torch.eye(len(genes), dtype=torch.bool), float("-inf"))
+            return logit.masked_fill(torch.eye(len(genes), dtype=torch.bool, device=logit.device), float("-inf"))
 
         def forward(self, x, genes):
             logit = self.logits(genes)
@@ -124,6 +125,9 @@ class CaTranScorer(EdgeScorer):
         tqdm bar over epochs (None: unless ``$GRNBENCH_PROGRESS=0``).
     regulators, targets, random_state
         See :class:`~grnbench.tasks.grn_inference.estimators.EdgeScorer`.
+    device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+        (:func:`grnbench.models.device.resolve_device`); the fitted network is kept on the CPU.
 
     Attributes
     ----------
@@ -134,11 +138,14 @@ class CaTranScorer(EdgeScorer):
     n_parameters_ : int
     n_steps_ : int
         Optimiser steps taken.
+    device_ : str
+        Where it trained.
     """
 
     def __init__(self, interventional=False, embed_dim=40, epochs=25, batch_cells=2048, batch_genes=500,
                  hidden_fraction=0.8, hidden_weight=0.7, visible_weight=0.3, interventional_weight=10.0, lr=1e-3,
-                 weight_decay=0.05, n_threads=1, progress=None, regulators=None, targets=None, random_state=0):
+                 weight_decay=0.05, n_threads=1, progress=None, regulators=None, targets=None, random_state=0,
+                 device="auto"):
         super().__init__(regulators=regulators, targets=targets, random_state=random_state)
         self.interventional = interventional
         self.embed_dim = embed_dim
@@ -153,6 +160,7 @@ class CaTranScorer(EdgeScorer):
         self.weight_decay = weight_decay
         self.n_threads = n_threads
         self.progress = progress
+        self.device = device
 
     def _score(self, x, genes, reg_idx, tgt_idx, interventions, perturbation):
         import torch
@@ -166,14 +174,15 @@ class CaTranScorer(EdgeScorer):
         if self.interventional and not (pert >= 0).any():
             raise DataValidationError("catran_interventional needs cells whose intervention names a gene of X; "
                                       "none does")
+        dev = resolve_device(self.device)
         with torch_threads(self.n_threads), torch_deterministic():
             rng = seed_everything(self.random_state)
-            net = build_catran(n_genes, self.embed_dim)
+            net = build_catran(n_genes, self.embed_dim).to(dev)
             self.n_parameters_ = sum(p.numel() for p in net.parameters())
             opt = Lion(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             huber = torch.nn.HuberLoss()
-            xt = torch.as_tensor(x, dtype=torch.float32)
-            pt = torch.as_tensor(pert)
+            xt = torch.as_tensor(x, dtype=torch.float32).to(dev)
+            pt = torch.as_tensor(pert).to(dev)
             self.history_, self.n_steps_ = [], 0
             for epoch in tqdm(range(self.epochs), disable=not show_progress(self.progress), desc="CaTran"):
                 losses = []
@@ -186,8 +195,8 @@ class CaTranScorer(EdgeScorer):
                     gperm = rng.permutation(n_genes)
                     n_chunks = int(np.ceil(n_genes / self.batch_genes))
                     for chunk in np.array_split(gperm, n_chunks):
-                        loss = self._step(net, xt, pt, torch.as_tensor(cb), torch.as_tensor(np.sort(chunk)), rng,
-                                          huber)
+                        loss = self._step(net, xt, pt, torch.as_tensor(cb).to(dev),
+                                          torch.as_tensor(np.sort(chunk)).to(dev), rng, huber)
                         opt.zero_grad()
                         loss.backward()
                         opt.step()
@@ -196,7 +205,8 @@ class CaTranScorer(EdgeScorer):
                 self.history_.append({"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else np.nan})
             net.eval()
             with torch.no_grad():
-                a = torch.softmax(net.logits(torch.arange(n_genes)), dim=1).numpy().astype(np.float64)
+                a = torch.softmax(net.logits(torch.arange(n_genes, device=dev)), dim=1).cpu().numpy().astype(np.float64)
+        self.device_ = str(dev)
         # a[t, s] -> score of s -> t, regulators as rows
         return a[np.ix_(tgt_idx, reg_idx)].T * (len(reg_idx) - 1 if len(reg_idx) > 1 else 1)
 
@@ -210,10 +220,10 @@ class CaTranScorer(EdgeScorer):
         if n_hide:
             cols = np.argsort(rng.random((b, g)), axis=1)[:, :n_hide]
             hidden[np.arange(b)[:, None], cols] = True
-        mask = torch.as_tensor(hidden)
+        mask = torch.as_tensor(hidden).to(x.device)
         corrupted = x.clone()
         vals = corrupted[mask]
-        corrupted[mask] = vals[torch.as_tensor(rng.permutation(vals.numel()))]
+        corrupted[mask] = vals[torch.as_tensor(rng.permutation(vals.numel())).to(x.device)]
         pred, logit = net(corrupted, genes)
         loss = 0.0
         if mask.any():
@@ -240,6 +250,6 @@ class CaTranScorer(EdgeScorer):
             e1, e0 = err[on].mean(0).detach(), err[~on].mean(0).detach()
             c = torch.sigmoid(e0 / e1.clamp_min(1e-12) - 1)  # importance of p for every gene of the chunk
             att = torch.sigmoid(logit[:, pos[p]])  # attention of every target on p
-            keep = torch.arange(len(genes)) != pos[p]
+            keep = torch.arange(len(genes), device=att.device) != pos[p]
             terms.append(torch.nn.functional.huber_loss(att[keep], c[keep]))
-        return torch.stack(terms).mean() if terms else torch.zeros(())
+        return torch.stack(terms).mean() if terms else torch.zeros((), device=x.device)

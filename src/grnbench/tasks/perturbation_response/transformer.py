@@ -25,6 +25,7 @@ import numpy as np
 
 from ...errors import DataValidationError
 from ...models.base import EarlyStopping, seed_everything, show_progress, torch_threads
+from ...models.device import resolve_device
 from .estimators import PerturbationModel
 
 __all__ = ["PerturbTransformer"]
@@ -81,7 +82,7 @@ def _build(n_genes: int, n_tokens: int, d: int, heads: int, layers: int, ff: int
         def forward(self, x0, measured, q_idx, q_size, q_is_token, q_mask):
             # x0 (b, g) with unmeasured genes set to 0; measured (b, g) bool; queries (b, m)
             b, g = x0.shape
-            genes = torch.arange(g)
+            genes = torch.arange(g, device=x0.device)
             enc_mask = None if bool(measured.all()) else measured
             h = self.gene(genes)[None] * x0[:, :, None]
             for blk in self.encoder:
@@ -118,6 +119,9 @@ class PerturbTransformer(PerturbationModel):
         torch threads (1 makes fits bit-for-bit repeatable).
     progress : bool or None
     random_state : int
+    device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+        (:func:`grnbench.models.device.resolve_device`); the fitted network is kept on the CPU.
 
     Attributes
     ----------
@@ -125,11 +129,13 @@ class PerturbTransformer(PerturbationModel):
         ``epoch, train_loss, val_loss`` per epoch.
     best_epoch_ : int
     n_parameters_ : int
+    device_ : str
+        Where it trained.
     """
 
     def __init__(self, d_model=32, n_heads=4, n_layers=1, dim_feedforward=64, lr=1e-3, weight_decay=1e-4,
                  batch_size=32, max_epochs=30, patience=5, validation_fraction=0.15, n_threads=1, progress=None,
-                 random_state=0):
+                 random_state=0, device="auto"):
         self.d_model = d_model
         self.n_heads = n_heads
         self.n_layers = n_layers
@@ -143,6 +149,7 @@ class PerturbTransformer(PerturbationModel):
         self.n_threads = n_threads
         self.progress = progress
         self.random_state = random_state
+        self.device = device
 
     def _queries(self, X):
         """Per example: indices of perturbed genes and tokens, their sizes, kind and mask, padded."""
@@ -191,6 +198,7 @@ class PerturbTransformer(PerturbationModel):
         if len(X) < 4:
             raise DataValidationError(f"{len(X)} training examples; the transformer needs at least 4")
         self.token_index_ = {t: i for i, t in enumerate(sorted(t for t in set(X.token) if t))}
+        dev = resolve_device(self.device)
         with torch_threads(self.n_threads):
             rng = seed_everything(self.random_state)
             if validation is None:
@@ -201,10 +209,10 @@ class PerturbTransformer(PerturbationModel):
             else:
                 X_val, y_val = validation[0], np.asarray(validation[1], dtype=np.float64)
             net = _build(len(self.genes_), len(self.token_index_), self.d_model, self.n_heads, self.n_layers,
-                         self.dim_feedforward)
+                         self.dim_feedforward).to(dev)
             self.n_parameters_ = sum(p.numel() for p in net.parameters())
             opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-            train, val = self._tensors(X, y), self._tensors(X_val, y_val)
+            train, val = ([t.to(dev) for t in self._tensors(*a)] for a in ((X, y), (X_val, y_val)))
             stopper = EarlyStopping(self.patience)
             self.history_ = []
 
@@ -232,7 +240,7 @@ class PerturbTransformer(PerturbationModel):
                     break
             stopper.restore(net)
             self.best_epoch_ = stopper.best_epoch
-            self.net_ = net
+            self.net_, self.device_ = net.to("cpu"), str(dev)
         return self
 
     def predict(self, X) -> np.ndarray:
