@@ -113,6 +113,8 @@ class LembasRegressor(GeneAwareMixin, RegressorMixin, BaseEstimator):
     Everything runs in float64 (as the paper). The fixed point and its adjoint are compiled
     loops over the sparse weights; the spectral penalty's eigenpair is warm-started from the
     previous update (:class:`SpectralTracker`) instead of a fresh ARPACK run per update.
+    Unlike the other torch estimators it takes no ``device``: training never runs in torch (the
+    numba kernels and ARPACK are CPU code); torch only wraps the trained network for SHAP.
     """
 
     def __init__(self, network=None, inputs=None, outputs=None, max_steps=150, tol=1e-6, target_steps=150,
