@@ -39,3 +39,17 @@ def test_runner_modules_each_do_one_job():
         for n in names:
             assert n not in owners, f"{n} is defined in both {owners[n]} and {module}"
             owners[n] = module
+
+
+def test_book_pages_only_include_tables_that_exist():
+    """Every ``:file:`` a book page includes (the speed page's benchmark tables) is committed."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for page in (root / "book").glob("*.md"):
+        for rel in re.findall(r"^:file:\s*(\S+)", page.read_text(), flags=re.M):
+            found.append(rel)
+            assert (page.parent / rel).resolve().is_file(), f"{page.name} includes missing {rel}"
+    assert "../benchmarks/results/speed.csv" in found

@@ -72,7 +72,8 @@ def build_book(profile: str, *, results_root: str | os.PathLike = "results", res
     """Assemble and build the Jupyter Book of a profile's executed notebooks.
 
     The book source is staged in ``<results_dir>/_book/``: the project's ``_config.yml``,
-    ``_toc.yml`` (without the parts this run has no notebooks for) and ``book/`` pages, plus the
+    ``_toc.yml`` (without the parts this run has no notebooks for), ``book/`` pages and the benchmark tables
+    (``benchmarks/results/``, for the speed page), plus the
     executed notebooks under ``notebooks/``. The notebooks are not re-executed
     (``execute_notebooks: 'off'``). Status banners are added to the staged copies
     (:func:`add_status_banners`).
@@ -109,6 +110,8 @@ def build_book(profile: str, *, results_root: str | os.PathLike = "results", res
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
     shutil.copytree(root / "book", stage_dir / "book")
+    if (root / "benchmarks" / "results").is_dir():  # the speed page's tables
+        shutil.copytree(root / "benchmarks" / "results", stage_dir / "benchmarks" / "results")
     shutil.copytree(executed, stage_dir / "notebooks")
     shutil.copy2(root / "_config.yml", stage_dir / "_config.yml")
     from .status import profile_status
