@@ -20,6 +20,7 @@ from grnbench.tasks import get_task
 from grnbench.tasks.grn_inference import prepare
 from grnbench.tasks.grn_inference.catran import CaTranScorer, n_parameters
 from grnbench.tasks.grn_inference.datasets import candidate_edges
+from grnbench.tasks.grn_inference.regdiffusion import RegDiffusionScorer
 from grnbench.tasks.grn_inference.estimators import (ArboretoScorer, CorrelationScorer, KnockoutZScore,
                                                      RandomEdgeScorer, TFVarianceScorer)
 
@@ -257,6 +258,38 @@ def test_catran_interventional_needs_interventions():
         KnockoutZScore().fit(data.expression)
 
 
+def test_regdiffusion_is_deterministic_finds_a_strong_edge_and_leaves_the_global_rng_alone(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    n, genes = 200, [f"g{i}" for i in range(8)]
+    x = np.abs(rng.normal(size=(n, len(genes))))
+    x[:, 1] = x[:, 0] + 0.1 * rng.normal(size=n)  # g0 and g1 move together
+    x[:, 7] = 2.0  # a constant gene: left out of the fit, its edges score 0
+    X = pd.DataFrame(x, columns=genes)
+    monkeypatch.chdir(tmp_path)  # the package's logger would write result_logs/ here
+
+    def fit(seed):
+        return RegDiffusionScorer(n_steps=400, progress=False, random_state=seed, regulators=genes[:4],
+                                  targets=genes).fit(X)
+
+    np.random.seed(123)
+    a = fit(0)
+    assert np.random.randint(1 << 30) == np.random.RandomState(123).randint(1 << 30)  # global state restored
+    b, c = fit(0), fit(1)
+    assert a.scores_.equals(b.scores_) and not a.scores_.equals(c.scores_)
+    assert a.scores_.shape == (4, 8) and list(a.scores_.index) == genes[:4]
+    assert (a.scores_.to_numpy() >= 0).all() and (a.scores_["g7"] == 0).all()
+    assert all(a.scores_.loc[g, g] == 0 for g in genes[:4])
+    assert a.n_genes_fitted_ == 7 and len(a.history_) == 400
+    # after 400 steps the co-moving pair holds the only non-zero weights (the L1 soft threshold zeroes the rest)
+    top = a.edges(3)
+    assert {tuple(r) for r in top[["source", "target"]].to_numpy()[:2]} == {("g0", "g1"), ("g1", "g0")}
+    assert (top["score"].iloc[:2] > 0.5).all() and top["score"].iloc[2] == 0
+    assert a.predict(pd.DataFrame({"source": ["g0"], "target": ["g1"]}))[0] == a.scores_.loc["g0", "g1"]
+    assert not list(tmp_path.iterdir())  # nothing written to the working directory
+    with pytest.raises(DataValidationError, match="vary across cells"):
+        RegDiffusionScorer(n_steps=2, progress=False).fit(pd.DataFrame(np.ones((5, 3)), columns=["a", "b", "c"]))
+
+
 # -- bad input -----------------------------------------------------------------------------
 def test_bad_input():
     adata = grn_adata()
@@ -321,8 +354,8 @@ def test_task_run_tables(grn):
 
 
 def test_registry_ids_are_the_contract():
-    assert set(model_ids(TASK)) == {"catran", "catran_interventional", "pearson", "spearman", "genie3", "grnboost2",
-                                    "knockout_zscore", "tf_variance", "random"}
+    assert set(model_ids(TASK)) == {"catran", "catran_interventional", "regdiffusion", "pearson", "spearman", "genie3",
+                                    "grnboost2", "knockout_zscore", "tf_variance", "random"}
     assert set(metric_ids(TASK)) == {"auroc", "auprc", "auprc_ratio", "epr", "precision_at_k"}
     assert get_model("catran_interventional", TASK).controls == ("catran",)
     assert get_model("random", TASK).chance

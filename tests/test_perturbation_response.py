@@ -9,7 +9,7 @@ import pytest
 
 from grnbench import engine
 from grnbench.errors import DataValidationError, GeneMismatchError, UnknownIdError
-from grnbench.metrics.perturbation import per_unit, weighted_mean
+from grnbench.metrics.perturbation import de_score, per_unit, weighted_mean
 from grnbench.registry import metric_ids, model_ids
 from grnbench.tasks import get_task
 from grnbench.tasks.perturbation_response import PerturbationInput, prepare
@@ -44,6 +44,37 @@ def test_metrics_hand_made():
     assert weighted_mean(v, np.array([[2, 0, 1]]))[0] == pytest.approx(6 / 3)
     with pytest.raises(DataValidationError, match="shape"):
         per_unit(truth, np.zeros((1, 3)))
+
+
+def test_de_score_is_welch_t_and_falls_back_to_the_change():
+    final = np.array([[1.0, 2.0], [3.0, 4.0]])
+    initial = np.array([[0.0, 0.0], [2.0, 0.0]])
+    # gene 0: means 2 vs 1, variances 2 and 2 -> t = 1 / sqrt(2/2 + 2/2); gene 1: 3 vs 0, variances 2 and 0 -> 3
+    assert de_score(final, initial) == pytest.approx([1 / np.sqrt(2), 3.0])
+    assert de_score(final[:1], initial) == pytest.approx([0.0, 2.0])  # one perturbed sample: |mean difference|
+    assert de_score(np.ones((3, 2)), np.ones((3, 2))) == pytest.approx([0.0, 0.0])  # constant genes score 0
+    with pytest.raises(DataValidationError, match="same genes"):
+        de_score(final, np.zeros((2, 3)))
+
+
+def test_pearson_delta_de100_uses_the_ranking_it_is_given():
+    ctrl = np.zeros(4)
+    obs = np.array([1.0, 2.0, 3.0, -1.0])
+    pred = np.array([1.0, 2.0, -3.0, 1.0])
+    held = np.array([5.0, 4.0, 0.0, 0.0])  # held-out DE: genes 0, 1 -> the deltas agree exactly
+    train = np.array([0.0, 5.0, 4.0, 0.0])  # training DE: genes 1, 2 -> (2, -3) vs (2, 3): r = -1
+    out = per_unit(np.stack([obs, ctrl, held, train])[None], pred[None], n_de=2, n_de_delta=2)
+    assert out["pearson_delta_de100"][0] == pytest.approx(1.0)
+    assert out["pearson_delta_de100_train"][0] == pytest.approx(-1.0)
+    # with more genes asked for than exist, both use every gene: the plain pearson_delta
+    full = per_unit(np.stack([obs, ctrl, held, train])[None], pred[None])
+    assert full["pearson_delta_de100"][0] == pytest.approx(full["pearson_delta"][0])
+    assert full["pearson_delta_de100_train"][0] == pytest.approx(full["pearson_delta"][0])
+    # two channels: the held-out ranking is |obs - ctrl| (genes 2, 1), the training one is unknown
+    two = per_unit(np.stack([obs, ctrl])[None], pred[None], n_de_delta=2)
+    assert two["pearson_delta_de100"][0] == pytest.approx(-1.0) and np.isnan(two["pearson_delta_de100_train"][0])
+    with pytest.raises(DataValidationError, match="shape"):
+        per_unit(np.stack([obs, ctrl, held])[None], pred[None])
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -95,6 +126,14 @@ def test_heldout_cell_type_never_trains_on_the_heldout_stimulated_cells():
         assert len(f.x_test) == ((obs["cell_type"] == held) & (obs["condition"] == "control")).sum()
         assert np.allclose(f.truth[0, 0], data.expression.loc[sorted(held_stim)].mean().to_numpy())
         assert (f.train[0].token == "IFNB").all()
+    # the training DE ranking sees no held-out stimulated cell: changing them moves only the held-out ranking
+    shifted = kang_like()
+    held_stim = ((shifted.obs["cell_type"] == "A") & (shifted.obs["condition"] == "stimulated")).to_numpy()
+    shifted.X[np.ix_(held_stim, [5, 6])] += 3.0
+    f0, f1 = make_folds(data, "heldout_cell_type")[0], make_folds(prepare("s", adata=shifted, n_genes=None),
+                                                                   "heldout_cell_type")[0]
+    assert np.allclose(f0.truth[0, 3], f1.truth[0, 3]) and not np.allclose(f0.truth[0, 2], f1.truth[0, 2])
+    assert set(np.argsort(-f1.truth[0, 2])[:2]) == {5, 6}
 
 
 def test_loko_and_cell_pairs_invariants():
@@ -216,7 +255,8 @@ def test_task_run_tables():
 
 def test_registry_ids_are_the_contract():
     assert set(model_ids(TASK)) == {"perturb_transformer", "no_change", "train_mean", "additive", "ridge", "knn"}
-    assert set(metric_ids(TASK)) == {"mse", "pearson", "mse_de", "pearson_de", "pearson_delta", "r2_mean"}
+    assert set(metric_ids(TASK)) == {"mse", "pearson", "mse_de", "pearson_de", "pearson_delta", "r2_mean",
+                                     "pearson_delta_de100", "pearson_delta_de100_train"}
 
 
 def test_real_perturbation_data(mirror):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ...registry import register_model
 from .catran import CaTranScorer
 from .estimators import ArboretoScorer, CorrelationScorer, KnockoutZScore, RandomEdgeScorer, TFVarianceScorer
+from .regdiffusion import REGDIFFUSION_REF, RegDiffusionScorer
 
 TASK = "grn_inference"
 CATRAN_REF = ("CaTran (A. Bakulin, OpenReview Wf0QRYUkhwV; CausalBench challenge, Chevalley et al. 2022, "
@@ -32,6 +33,14 @@ def catran(data):
                 description="catran + the interventional loss (weight 10) on cells whose perturbed gene is known")
 def catran_interventional(data):
     return _on(data, CaTranScorer(interventional=True))
+
+
+@register_model("regdiffusion", task=TASK, is_baseline=False, stochastic=True, reference=REGDIFFUSION_REF,
+                description="published neural comparator: denoising diffusion through a learnable gene x gene adjacency "
+                            "(T 5,000, hidden 16-16-16, L1 0.25, adjacency dropout 0.3, batch 128, 1,000 steps; the "
+                            "package's defaults); |adjacency| ranks edges")
+def regdiffusion(data):
+    return _on(data, RegDiffusionScorer())
 
 
 @register_model("pearson", task=TASK, reference="|Pearson r| (BEELINE's correlation runner; Pratapa et al. 2020)",

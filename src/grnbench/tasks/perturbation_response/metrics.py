@@ -1,6 +1,6 @@
 """Metrics of the perturbation-response task (ids fixed); definitions in :mod:`grnbench.metrics.perturbation`.
 
-Each function takes the truth (n_units, 2, n_genes), the predicted mean final states
+Each function takes the truth (n_units, 4, n_genes; :func:`grnbench.metrics.perturbation.per_unit`), the predicted mean final states
 (n_units, n_genes) and optional weights per unit.
 """
 
@@ -32,5 +32,9 @@ for _id, _max, _ref, _desc in (
      "Pearson r of predicted and observed change from the control"),
     ("r2_mean", True, "scGen (Lotfollahi et al. 2019, doi:10.1038/s41592-019-0494-8)",
      "squared Pearson r of predicted and observed mean expression"),
+    ("pearson_delta_de100", True, "scPerturBench (Wei et al. 2025, github.com/bm2-lab/scPerturBench)",
+     "pearson_delta on the unit's 100 most DE genes of the held-out truth (|Welch t|, held-out cells)"),
+    ("pearson_delta_de100_train", True, "scPerturBench's PCC-delta with training-only gene choice (this study)",
+     "pearson_delta on the 100 most DE genes of the training data (|Welch t|), no held-out information"),
 ):
     register_metric(_id, task=TASK, maximize=_max, reference=_ref, description=_desc)(_metric(_id))

@@ -2,7 +2,9 @@
 
 Each fold is a :class:`PerturbationFold`: training examples (and validation examples for
 ``cell_pairs``), the test inputs with the unit each belongs to, and per test unit the observed
-mean final state and the mean initial state (the control).
+mean final state, the mean initial state (the control) and two DE rankings of the genes
+(:func:`grnbench.metrics.perturbation.de_score`): one from the held-out unit's own cells, one from
+the training cells only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import UnknownIdError
+from ...metrics.perturbation import de_score
 from .datasets import STIM_TOKEN, PerturbationData, PerturbationInput
 
 __all__ = ["SPLITS", "PerturbationFold", "make_folds"]
@@ -35,8 +38,10 @@ class PerturbationFold:
         Test unit of each test example.
     units : list of str
         Unit names.
-    truth : ndarray, shape (n_units, 2, n_genes)
-        ``[:, 0]`` observed mean final state, ``[:, 1]`` mean initial state (control).
+    truth : ndarray, shape (n_units, 4, n_genes)
+        ``[:, 0]`` observed mean final state, ``[:, 1]`` mean initial state (control), ``[:, 2]``
+        the held-out unit's DE score per gene (its perturbed vs control cells), ``[:, 3]`` the
+        training DE score (training perturbed vs control cells; the same for every unit of a fold).
     train_cells : set of str
         Cells (samples) whose final state is a training target (for leakage checks).
     """
@@ -59,7 +64,7 @@ def _heldout_cell_type(data: PerturbationData, seed: int) -> list[PerturbationFo
     folds = []
     for t_i, held in enumerate(types):
         rng = np.random.default_rng([seed, t_i])
-        x0, y, used = [], [], set()
+        x0, y, used, train_ctrl = [], [], set(), []
         for t in types:
             if t == held:
                 continue
@@ -68,14 +73,16 @@ def _heldout_cell_type(data: PerturbationData, seed: int) -> list[PerturbationFo
             partner = rng.choice(ctrl, size=len(stim), replace=True)
             x0.append(x[partner])
             y.append(x[stim])
+            train_ctrl.append(x[ctrl])
             used |= set(names[stim])
         x0, y = np.vstack(x0), np.vstack(y)
+        train_de = de_score(y, np.vstack(train_ctrl))
         train = (PerturbationInput(x0, np.zeros_like(x0), np.full(len(x0), STIM_TOKEN, dtype=object), genes), y)
         ctrl = np.flatnonzero((ctype == held) & (cond == "control"))
         stim = np.flatnonzero((ctype == held) & (cond == "stimulated"))
         test = PerturbationInput(x[ctrl], np.zeros((len(ctrl), x.shape[1])),
                                  np.full(len(ctrl), STIM_TOKEN, dtype=object), genes)
-        truth = np.stack([x[stim].mean(axis=0), x[ctrl].mean(axis=0)])[None]
+        truth = np.stack([x[stim].mean(axis=0), x[ctrl].mean(axis=0), de_score(x[stim], x[ctrl]), train_de])[None]
         folds.append(PerturbationFold(train=train, val=None, x_test=test, unit=np.zeros(len(ctrl), dtype=int),
                                       units=[held], truth=truth, train_cells=used))
     return folds
@@ -99,9 +106,10 @@ def _loko(data: PerturbationData, seed: int) -> list[PerturbationFold]:
     folds = []
     for i in range(len(ko)):
         rest = np.delete(np.arange(len(ko)), i)
+        truth = np.stack([y_all[i], wt, de_score(y_all[i], wt), de_score(y_all[rest], wt)])[None]
         folds.append(PerturbationFold(train=(example(rest), y_all[rest]), val=None, x_test=example(np.array([i])),
                                       unit=np.zeros(1, dtype=int), units=[f"KO_{ko_gene[i]}"],
-                                      truth=np.stack([y_all[i], wt])[None], train_cells=set(ko.index[rest])))
+                                      truth=truth, train_cells=set(ko.index[rest])))
     return folds
 
 
@@ -124,9 +132,12 @@ def _cell_pairs(data: PerturbationData, seed: int) -> list[PerturbationFold]:
     made = {k: _pairs(x, v, data.n_perturbed, rng, genes) for k, v in parts.items()}
     test_x, test_y = made["test"]
     names = data.expression.index.to_numpy()
+    train_x, train_y = made["train"]
+    truth = np.stack([test_y, test_x.x0, np.abs(test_y - test_x.x0),
+                      np.broadcast_to(de_score(train_y, train_x.x0), test_y.shape)], axis=1)
     return [PerturbationFold(train=made["train"], val=made["val"], x_test=test_x, unit=np.arange(len(test_x)),
                              units=[f"pair_{names[c]}" for c in parts["test"]],
-                             truth=np.stack([test_y, test_x.x0], axis=1), train_cells=set(names[parts["train"]]))]
+                             truth=truth, train_cells=set(names[parts["train"]]))]
 
 
 def make_folds(data: PerturbationData, split: str, seed: int = 0) -> list[PerturbationFold]:
