@@ -19,6 +19,7 @@ from grnbench import engine
 from grnbench.results import headline
 from grnbench.tasks import get_task
 from grnbench.tasks.edge_classification.features import PairFeaturizer
+from grnbench.tasks.edge_classification.genelink import GENELinkClassifier
 
 TASK = "edge_classification"
 
@@ -220,6 +221,46 @@ def test_two_tower_is_repeatable_and_the_ensemble_averages_members(toy):
     back = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(back.predict_proba(te[["tf", "target"]]), a.predict_proba(te[["tf", "target"]]))
     assert back.threshold_ == a.threshold_
+
+
+def _module_pairs(seed=0, n_cells=150, n_tf=8, n_tg=200):
+    """TFs and targets in 4 co-expressed modules; every TF regulates every target of its module."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n_cells, 4))
+    tf_mod, tg_mod = np.arange(n_tf) % 4, np.arange(n_tg) % 4
+    x = np.hstack([z[:, tf_mod] + 0.5 * rng.normal(size=(n_cells, n_tf)),
+                   z[:, tg_mod] + rng.normal(size=(n_cells, n_tg))])
+    genes = [f"TF{i}" for i in range(n_tf)] + [f"G{j}" for j in range(n_tg)]
+    pairs = pd.DataFrame([(f"TF{i}", f"G{j}") for i in range(n_tf) for j in range(n_tg)], columns=["tf", "target"])
+    y = np.array([int(tf_mod[i] == tg_mod[j]) for i in range(n_tf) for j in range(n_tg)])
+    return pd.DataFrame(x, columns=genes), pairs, y, rng
+
+
+def test_genelink_learns_transductively_is_repeatable_and_isolated_genes_attend_uniformly():
+    X, pairs, y, rng = _module_pairs()
+    pos, neg = rng.permutation(np.flatnonzero(y == 1)), rng.permutation(np.flatnonzero(y == 0))
+    tr = np.concatenate([pos[:2 * len(pos) // 3], neg[:len(neg) // 2]])  # GENELink's protocol: a random share
+    te = np.setdiff1d(np.arange(len(y)), tr)                               # of every TF's edges is held out
+    fit = lambda seed: GENELinkClassifier(expression=X, progress=False, random_state=seed).fit(pairs.iloc[tr], y[tr])
+    a, b, c = fit(0), fit(0), fit(1)
+    np.testing.assert_array_equal(a.predict_proba(pairs.iloc[te]), b.predict_proba(pairs.iloc[te]))
+    assert not np.array_equal(a.predict_proba(pairs.iloc[te]), c.predict_proba(pairs.iloc[te]))
+    assert len(a.history_) == 20 and a.history_[-1]["train_loss"] < a.history_[0]["train_loss"]
+    assert a.n_train_edges_ == len(pos) * 2 // 3
+    assert binary.auroc(y[te], a.predict_proba(pairs.iloc[te])[:, 1]) > 0.6  # measured 0.74
+    # TF1 and TF2 keep only negative training pairs: without a neighbour in the graph both attend uniformly to
+    # every gene (the authors' all -9e15 softmax row), so their embeddings are identical despite different profiles
+    keep = tr[~(pairs.iloc[tr]["tf"].isin(["TF1", "TF2"]).to_numpy() & (y[tr] == 1))]
+    d = GENELinkClassifier(expression=X, progress=False, epochs=2).fit(pairs.iloc[keep], y[keep])
+    i1, i2, i3 = (X.columns.get_loc(g) for g in ("TF1", "TF2", "TF3"))
+    np.testing.assert_allclose(d.tf_embedding_[i1], d.tf_embedding_[i2])
+    assert not np.allclose(d.tf_embedding_[i1], d.tf_embedding_[i3])
+    with pytest.raises(DataValidationError, match="needs the expression matrix"):
+        GENELinkClassifier().fit(pairs.iloc[tr], y[tr])
+    bad = X.copy()
+    bad.iloc[0, 3] = np.nan
+    with pytest.raises(DataValidationError, match="NaN"):
+        GENELinkClassifier(expression=bad).fit(pairs.iloc[tr], y[tr])
 
 
 def test_model_bad_input(toy):

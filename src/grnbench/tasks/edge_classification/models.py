@@ -8,6 +8,7 @@ tables (see :mod:`.estimators`).
 from __future__ import annotations
 
 from .estimators import DegreeScorer, PairFeatureClassifier, RandomScorer, TwoTowerClassifier, TwoTowerEnsemble
+from .genelink import GENELINK_REF, GENELinkClassifier
 from ...registry import register_model
 
 TASK = "edge_classification"
@@ -36,6 +37,15 @@ def two_tower(data):
                 reference="the seed's 5-model ensemble", description="mean probability of 5 two-tower seeds")
 def two_tower_ensemble(data):
     return TwoTowerEnsemble(base=_two_tower(data), n_members=5)
+
+
+@register_model("genelink", task=TASK, is_baseline=False, stochastic=True, controls=("degree", "pair_xgb"),
+                reference=GENELINK_REF,
+                description="published neural comparator: z-scored expression profiles -> 2 graph-attention layers "
+                            "over the positive training edges (3x128 concatenated, 3x64 averaged) -> TF and target "
+                            "towers (32 -> 16) -> dot product; BCE, Adam 3e-3 x 0.99 per batch, batch 256, 20 epochs")
+def genelink(data):
+    return GENELinkClassifier(expression=data.expression)
 
 
 @register_model("degree", task=TASK, is_baseline=True, stochastic=False,
