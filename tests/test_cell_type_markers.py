@@ -19,6 +19,7 @@ from grnbench import engine
 from grnbench.results import headline
 from grnbench.tasks import get_task
 from grnbench.tasks.cell_type_markers.markers import marker_overlap
+from grnbench.tasks.cell_type_markers.persist import PersistRanker, modified_secant
 
 TASK = "cell_type_markers"
 
@@ -203,15 +204,58 @@ def test_ranking_from_weights_uses_max_abs_over_classes():
 def test_every_registered_ranking_ranks_all_genes_and_finds_the_signal(model_id):
     from grnbench.registry import get_model
 
-    x, y = toy_cells(n_per_class=30, n_noise=12)
+    n = 200 if model_id == "persist" else 30  # PERSIST's 250 epochs of 64-cell batches need more than 90 cells
+    x, y = toy_cells(n_per_class=n, n_noise=12)
     xv, yv = toy_cells(n_per_class=10, n_noise=12, seed=1)
     est = get_model(model_id, TASK).build(None)
     if model_id == "selector_mlp":
         est.set_params(param_grid={"l1": [0.01], "hidden": [(16,)]}, max_epochs=80)
+    if model_id == "persist":
+        est.set_params(ks=(3,))  # the top 3 are the 3-gene panel
     est.fit(x, y, validation=(xv, yv))
     assert sorted(est.ranking_) == sorted(x.columns)
     if model_id != "random":
         assert set(est.ranking_[:3]) == {"INF0", "INF1", "INF2"}
+
+
+def test_persist_secant_step_by_hand():
+    # points (0, 0) and (1, 1) seen from (2, 2): weights 1/2 and 1 -> slope (2 + 1) / (2 + 1) = 1 -> reach 3 at 3
+    assert modified_secant(2.0, 2.0, 3.0, np.array([0.0, 1.0]), np.array([0.0, 1.0])) == pytest.approx(3.0)
+    # a falling curve is clipped to the minimum slope 1e-6
+    assert modified_secant(1.0, 0.5, 0.6, np.array([0.0]), np.array([1.0])) == pytest.approx(1.0 + 0.1 / 1e-6)
+
+
+def test_persist_selects_nested_panels_and_is_repeatable():
+    x, y = toy_cells(n_per_class=200, n_noise=40)
+    a = PersistRanker(ks=(2, 4, 8), progress=False, random_state=0).fit(x, y)
+    assert sorted(a.ranking_) == sorted(x.columns) and set(a.ranking_[:3]) == {"INF0", "INF1", "INF2"}
+    assert list(a.panels_) == [2, 4, 8] and all(len(a.panels_[k]) == k for k in (2, 4, 8))
+    assert set(a.panels_[2]) <= set(a.panels_[4]) <= set(a.panels_[8])
+    assert a.ranking_[:4] == a.panels_[2] + [g for g in a.panels_[4] if g not in a.panels_[2]]
+    assert a.eliminate_converged_ and a.survivors_ == list(x.columns) and a.lam_trials_ == []  # 43 genes: no stage 1
+    b = PersistRanker(ks=(2, 4, 8), progress=False, random_state=0).fit(x, y)
+    assert a.ranking_ == b.ranking_ and a.history_ == b.history_
+
+
+def test_persist_stage_one_searches_lam_and_keeps_the_target_when_it_misses():
+    x, y = toy_cells(n_per_class=40, n_noise=40)
+    r = PersistRanker(ks=(2,), eliminate_target=10, max_trials=2, max_epochs=3, progress=False).fit(x, y)
+    assert [t["lam"] for t in r.lam_trials_][0] == pytest.approx(1e-4) and len(r.lam_trials_) == 2
+    assert r.lam_trials_[1]["lam"] <= 10 * 1e-4 + 1e-12  # the step is clipped to [lam / 10, 10 lam]
+    if not r.eliminate_converged_:  # 3 epochs cannot close 33 gates: the 10 most open genes are kept
+        assert len(r.survivors_) == 10
+    assert len(r.panels_[2]) == 2 and set(r.panels_[2]) <= set(r.survivors_)
+    assert sorted(r.ranking_) == sorted(x.columns)
+
+
+def test_persist_bad_input():
+    x, y = toy_cells(n_per_class=10, n_noise=3)
+    with pytest.raises(DataValidationError, match="at least 2 cell types"):
+        PersistRanker(progress=False).fit(x, np.full(len(x), "A"))
+    bad = x.copy()
+    bad.iloc[0, 0] = np.nan
+    with pytest.raises(DataValidationError, match="NaN"):
+        PersistRanker(progress=False).fit(bad, y)
 
 
 def test_linear_and_random_rankers():

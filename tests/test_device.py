@@ -9,13 +9,14 @@ from grnbench.errors import DataValidationError
 from grnbench.models.device import resolve_device
 from grnbench.models.mlp import MLPRegressor
 from grnbench.tasks.cell_type_markers.estimators import SelectorMLPClassifier
+from grnbench.tasks.cell_type_markers.persist import PersistRanker
 from grnbench.tasks.edge_classification.estimators import TwoTowerClassifier
 from grnbench.tasks.edge_classification.genelink import GENELinkClassifier
 from grnbench.tasks.grn_inference.catran import CaTranScorer
 from grnbench.tasks.grn_inference.regdiffusion import RegDiffusionScorer
 from grnbench.tasks.perturbation_response.transformer import PerturbTransformer
 
-TORCH_ESTIMATORS = [MLPRegressor, SelectorMLPClassifier, TwoTowerClassifier, GENELinkClassifier, CaTranScorer,
+TORCH_ESTIMATORS = [MLPRegressor, SelectorMLPClassifier, PersistRanker, TwoTowerClassifier, GENELinkClassifier, CaTranScorer,
                     RegDiffusionScorer, PerturbTransformer]
 no_gpu = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour on a machine without CUDA")
 

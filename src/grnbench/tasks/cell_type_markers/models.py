@@ -6,7 +6,9 @@ Every factory returns an unfitted estimator whose ``fit(X, y, validation=None)``
 
 from __future__ import annotations
 
+from .api import KS
 from .estimators import LinearRanker, RandomRanker, SelectorMLPClassifier, WilcoxonRanker
+from .persist import PERSIST_REF, PersistRanker
 from ...registry import register_model
 
 TASK = "cell_type_markers"
@@ -23,6 +25,15 @@ TUNE_KS = (8, 16, 32)
                             "L1 strength and hidden sizes tuned on validation accuracy with the top 8/16/32 genes kept")
 def selector_mlp(data):
     return SelectorMLPClassifier(param_grid=SELECTOR_GRID, tune_ks=TUNE_KS)
+
+
+@register_model("persist", task=TASK, is_baseline=False, stochastic=True, controls=("random",),
+                reference=PERSIST_REF,
+                description="published neural comparator: BinConcrete gates with a searched penalty keep ~500 genes, "
+                            "then Concrete selectors pick exactly k genes (nested over the task's k); MLP 128-128, "
+                            "Adam 1e-3, batch 64, 250 epochs, temperature 10 -> 0.01")
+def persist(data):
+    return PersistRanker(ks=KS)
 
 
 @register_model("wilcoxon_markers", task=TASK, uses_validation=False, is_baseline=True, stochastic=False,
