@@ -14,10 +14,11 @@ from grnbench.tasks.edge_classification.estimators import TwoTowerClassifier
 from grnbench.tasks.edge_classification.genelink import GENELinkClassifier
 from grnbench.tasks.grn_inference.catran import CaTranScorer
 from grnbench.tasks.grn_inference.regdiffusion import RegDiffusionScorer
+from grnbench.tasks.perturbation_response.scgen import ScGen
 from grnbench.tasks.perturbation_response.transformer import PerturbTransformer
 
 TORCH_ESTIMATORS = [MLPRegressor, SelectorMLPClassifier, PersistRanker, TwoTowerClassifier, GENELinkClassifier, CaTranScorer,
-                    RegDiffusionScorer, PerturbTransformer]
+                    RegDiffusionScorer, PerturbTransformer, ScGen]
 no_gpu = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour on a machine without CUDA")
 
 

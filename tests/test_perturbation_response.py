@@ -15,6 +15,7 @@ from grnbench.tasks import get_task
 from grnbench.tasks.perturbation_response import PerturbationInput, prepare
 from grnbench.tasks.perturbation_response.estimators import Additive, KNNResponse, LinearPCA, NoChange, TrainMean
 from grnbench.tasks.perturbation_response.splits import make_folds
+from grnbench.tasks.perturbation_response.scgen import ScGen
 from grnbench.tasks.perturbation_response.transformer import PerturbTransformer
 
 TASK = "perturbation_response"
@@ -236,6 +237,29 @@ def test_bad_input():
 
 
 # -- the task on the engine -----------------------------------------------------------------
+def test_scgen_learns_the_shared_shift_is_repeatable_and_takes_named_perturbations_only():
+    data = prepare("kang_like", adata=kang_like(n=40), n_genes=None)
+    fold = make_folds(data, "heldout_cell_type")[0]
+    a = ScGen(progress=False, max_epochs=40).fit(*fold.train)
+    pred = a.predict(fold.x_test)
+    assert pred.shape == fold.x_test.x0.shape and np.isfinite(pred).all()
+    # the stimulation shift of genes 0-2 is shared by every cell type: the latent delta carries it over
+    assert per_unit(fold.truth, pred.mean(axis=0)[None])["pearson_delta"][0] > 0.7  # measured 0.99
+    assert set(a.deltas_) == {"IFNB"} and a.deltas_["IFNB"].shape == (100,)
+    assert a.n_perturbed_cells_ == len(fold.train[1]) and a.n_control_cells_ <= len(fold.train[1])
+    b = ScGen(progress=False, max_epochs=40).fit(*fold.train)
+    np.testing.assert_array_equal(pred, b.predict(fold.x_test))
+    assert not np.array_equal(pred, ScGen(progress=False, max_epochs=40, random_state=1).fit(*fold.train)
+                              .predict(fold.x_test))
+    ko = make_folds(prepare("dream_like", adata=dream_like()), "loko")[0]
+    with pytest.raises(DataValidationError, match="named perturbation"):
+        ScGen(progress=False, max_epochs=1).fit(*ko.train)
+    other = PerturbationInput(fold.x_test.x0, fold.x_test.pert, np.full(len(fold.x_test), "TNF", dtype=object),
+                              fold.x_test.genes)
+    with pytest.raises(DataValidationError, match="TNF"):
+        a.predict(other)
+
+
 def test_task_run_tables():
     data = prepare("kang_like", adata=kang_like(n=15), n_genes=None)
     models = ["perturb_transformer", "no_change", "train_mean", "additive", "ridge", "knn"]
@@ -254,7 +278,7 @@ def test_task_run_tables():
 
 
 def test_registry_ids_are_the_contract():
-    assert set(model_ids(TASK)) == {"perturb_transformer", "no_change", "train_mean", "additive", "ridge", "knn"}
+    assert set(model_ids(TASK)) == {"perturb_transformer", "scgen", "no_change", "train_mean", "additive", "ridge", "knn"}
     assert set(metric_ids(TASK)) == {"mse", "pearson", "mse_de", "pearson_de", "pearson_delta", "r2_mean",
                                      "pearson_delta_de100", "pearson_delta_de100_train"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...registry import register_model
 from .estimators import Additive, KNNResponse, LinearPCA, NoChange, TrainMean
+from .scgen import SCGEN_REF, ScGen
 from .transformer import PerturbTransformer
 
 TASK = "perturbation_response"
@@ -16,6 +17,14 @@ BASELINES = ("no_change", "train_mean", "additive", "ridge", "knn")
                             "queries cross-attending to the encoded state; per-gene read-out of the change")
 def perturb_transformer(data):
     return PerturbTransformer()
+
+
+@register_model("scgen", task=TASK, is_baseline=False, stochastic=True, controls=BASELINES, reference=SCGEN_REF,
+                description="published neural comparator: VAE (800-800, latent 100, KL weight 5e-5) on control and "
+                            "perturbed cells; prediction = decode(z(control) + mean latent shift); named "
+                            "perturbations only (Kang)")
+def scgen(data):
+    return ScGen()
 
 
 @register_model("no_change", task=TASK, uses_validation=False,
