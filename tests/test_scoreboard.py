@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from grnbench.report import scoreboard
+from grnbench.report import scoreboard, scoreboard_text
 
 PBMC = Path(__file__).resolve().parents[1] / "results" / "full" / "perturbation_response" / "pbmc68k_reduced"
 
@@ -41,3 +41,14 @@ def test_without_a_validation_choice_takes_the_best_control_on_the_metric(tmp_pa
     m = m[(m["metric"] == "pearson_delta") & (m["model"] != "perturb_transformer")]
     best_control = m.groupby("model")["value"].mean().idxmax()
     _row(board, best_control)
+
+
+def test_the_summary_names_the_best_neural_model_of_each_row():
+    board = pd.DataFrame({"task": ["edge_classification"] * 3 + ["grn_inference"], "metric": ["auprc"] * 3 + ["epr"],
+                          "model": ["genelink", "two_tower", "genelink", "catran"],
+                          "verdict": ["better", "worse", "no difference", "worse"]})
+    text = scoreboard_text(board).splitlines()
+    assert text[0] == ("- **edge_classification** (auprc): the best neural model (`genelink` in 2, `two_tower` in 1) "
+                       "beats its control in 1 of 3 dataset/split combinations, is indistinguishable in 1 and worse "
+                       "in 1.")
+    assert text[1].startswith("- **grn_inference** (epr): the best neural model (`catran` in 1) beats its control in 0")

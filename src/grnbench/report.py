@@ -222,14 +222,31 @@ def scoreboard(results_dir: str | Path) -> pd.DataFrame:
 
 
 def scoreboard_text(board: pd.DataFrame) -> str:
-    """Markdown summary of :func:`scoreboard`: per task, how often the best neural model beats its control."""
+    """Markdown summary of :func:`scoreboard`: per task, how often the best neural model beats its control.
+
+    The best neural model of a row is whichever non-control model scored best there — the task's
+    seed system or a published comparator — and the sentence names each such model with the number
+    of dataset/split combinations where it was the best.
+
+    Parameters
+    ----------
+    board : pandas.DataFrame
+        Output of :func:`scoreboard`.
+
+    Returns
+    -------
+    str
+        One Markdown bullet per task.
+    """
     if board.empty:
         return "No task with a neural model and a control ran in this profile."
     lines = []
     for task, g in board.groupby("task", sort=False):
         n = len(g)
         counts = g["verdict"].value_counts()
-        lines.append(f"- **{task}** ({g['metric'].iloc[0]}): the best neural model beats its control in "
+        best = g["model"].value_counts()
+        names = ", ".join(f"`{m}` in {c}" for m, c in sorted(best.items(), key=lambda kv: (-kv[1], kv[0])))
+        lines.append(f"- **{task}** ({g['metric'].iloc[0]}): the best neural model ({names}) beats its control in "
                      f"{counts.get('better', 0)} of {n} dataset/split combinations, is indistinguishable in "
                      f"{counts.get('no difference', 0)} and worse in {counts.get('worse', 0)}.")
     return "\n".join(lines)
