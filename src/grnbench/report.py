@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["RichText", "fmt_interval", "load_tables", "interval_table", "seed_spread", "scoreboard",
-           "scoreboard_text", "verdict_rows", "split_agreement"]
+           "scoreboard_text", "verdict_rows", "split_agreement", "neural_vs_control", "neural_vs_control_text",
+           "best_neural_block", "BOARD_COLUMNS"]
 
 
 class RichText:
@@ -160,14 +161,122 @@ def split_agreement(paired: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+BOARD_COLUMNS = ["task", "dataset", "split", "metric", "model", "reference", "diff", "ci_low", "ci_high", "verdict"]
+
+
+def neural_vs_control(task_id: str, head: pd.DataFrame, paired: pd.DataFrame, metric: str | None = None
+                      ) -> pd.DataFrame:
+    """Per dataset and split: the best neural model (seed or published) against the best control.
+
+    The best neural model is the non-control model with the best headline value of ``metric``; it
+    is compared (paired bootstrap, first split seed) with the control chosen on validation, or,
+    where the split has no validation units or ``paired`` has no ``best_baseline`` column, with
+    the best control on ``metric``. For rankings (a ``k`` column) the smallest compared k is used.
+
+    Parameters
+    ----------
+    task_id : str
+    head : pandas.DataFrame
+        Headline metrics of the task (:func:`grnbench.results.headline`).
+    paired : pandas.DataFrame
+        Paired bootstrap table of the task (``model, reference, metric, diff, ci_low, ci_high, verdict``).
+    metric : str, optional
+        Default: the task's primary metric.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`BOARD_COLUMNS`; empty when no neural model was compared with a control.
+    """
+    from .registry import get_metric, get_model
+    from .tasks import get_task
+
+    metric = metric or get_task(task_id).primary_metric
+    maximize = get_metric(metric, task_id).maximize
+    head = head[head["metric"] == metric]
+    if "k" in head.columns and head["k"].notna().any() and "k" in paired.columns:  # rankings: the smallest k
+        k = paired["k"].min()
+        head, paired = head[head["k"] == k], paired[paired["k"] == k]
+    rows = []
+    pv = verdict_rows(paired, metric)
+    for (ds, split), g in pv.groupby(["dataset", "split"], sort=False):
+        h = head[(head["dataset"] == ds) & (head["split"] == split)]
+        neural = h[[not get_model(m, task_id).is_baseline for m in h["model"]]]
+        if neural.empty:
+            continue
+        best = neural.sort_values("value", ascending=not maximize)["model"].iloc[0]
+        is_control = np.array([get_model(r, task_id).is_baseline and not get_model(r, task_id).chance
+                               for r in g["reference"]], dtype=bool)
+        cand = g[(g["model"] == best).to_numpy() & is_control]
+        # the control chosen on validation; tables written before that column count as unchosen
+        picked = cand["best_baseline"].astype(bool) if "best_baseline" in cand else pd.Series(False, cand.index)
+        chosen = cand[picked] if picked.any() else cand
+        if chosen.empty:
+            continue
+        if len(chosen) > 1:  # no validation choice: the strongest control on this metric
+            ref_scores = h.set_index("model")["value"]
+            chosen = chosen.assign(score=chosen["reference"].map(ref_scores))
+            chosen = chosen.sort_values("score", ascending=not maximize).iloc[:1]
+        r = chosen.iloc[0]
+        rows.append({"task": task_id, "dataset": ds, "split": split, "metric": metric, "model": best,
+                     "reference": r["reference"], "diff": r["diff"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                     "verdict": r["verdict"]})
+    return pd.DataFrame(rows, columns=BOARD_COLUMNS)
+
+
+def neural_vs_control_text(rows: pd.DataFrame) -> str:
+    """One Markdown sentence per row of :func:`neural_vs_control` (or :func:`scoreboard`).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Columns :data:`BOARD_COLUMNS`.
+
+    Returns
+    -------
+    str
+        "Does the best neural model beat the best control?" answered per dataset and split, naming
+        both models, with the paired difference and its 95% CI; empty when ``rows`` is.
+    """
+    out = []
+    for r in rows.itertuples():
+        out.append(f"- **{r.dataset}**, `{r.split}`: the best neural model is `{r.model}`; against the best control "
+                   f"`{r.reference}` its {r.metric} differs by {fmt_interval(r.diff, r.ci_low, r.ci_high, signed=True)}"
+                   f" ({r.verdict}).")
+    return "\n".join(out)
+
+
+def best_neural_block(task_id: str, head: pd.DataFrame, paired: pd.DataFrame, **where) -> str:
+    """The opening of a chapter verdict: does the best neural model (seed or published) beat the best control?
+
+    Parameters
+    ----------
+    task_id : str
+    head, paired : pandas.DataFrame
+        The task's headline and paired tables.
+    **where
+        Column filters, e.g. ``split="heldout_tf"`` or ``dataset="kang_ifnb"`` (applied to both).
+
+    Returns
+    -------
+    str
+        A bold question and one sentence per dataset and split (:func:`neural_vs_control_text`),
+        or ``""`` when no neural model was compared with a control there.
+    """
+    for col, value in where.items():
+        head, paired = head[head[col] == value], paired[paired[col] == value]
+    rows = neural_vs_control(task_id, head, paired)
+    if rows.empty:
+        return ""
+    return ("**Does the best neural model — seed or published — beat the best control?** (primary metric "
+            f"`{rows['metric'].iloc[0]}`, paired bootstrap, 95% CI)\n\n" + neural_vs_control_text(rows))
+
+
 def scoreboard(results_dir: str | Path) -> pd.DataFrame:
     """Per task, dataset and split: the best neural model against the best control (primary metric).
 
-    Reads every ``<results_dir>/<task>/<dataset>/paired.csv`` and ``metrics.csv``; the best
-    neural model is the non-control model with the best headline value of the task's primary
-    metric, compared (paired bootstrap, first split seed) with the control chosen on validation
-    (or, where the split has no validation units or ``paired.csv`` has no ``best_baseline``
-    column, with the best control on that metric).
+    Reads every ``<results_dir>/<task>/<dataset>/paired.csv`` and ``metrics.csv`` and applies
+    :func:`neural_vs_control` to each.
 
     Returns
     -------
@@ -175,50 +284,19 @@ def scoreboard(results_dir: str | Path) -> pd.DataFrame:
         ``task, dataset, split, metric, model, reference, diff, ci_low, ci_high, verdict``.
     """
     from . import paths
-    from .registry import get_metric, get_model
     from .results import headline, read_table
-    from .tasks import TASKS, get_task
+    from .tasks import TASKS
 
     root = paths.resolve(results_dir)
-    rows = []
+    parts = []
     for task_id in TASKS:
-        task = get_task(task_id)
-        metric = task.primary_metric
-        maximize = get_metric(metric, task_id).maximize
         for part in sorted(paths.task_dir(root, task_id).glob("*/paired.csv")):
             paired = read_table(part)
             if paired.empty:
                 continue
-            head = headline(read_table(part.with_name("metrics.csv")))
-            head = head[head["metric"] == metric]
-            if "k" in head.columns and head["k"].notna().any():  # rankings: the smallest k compared
-                k = paired["k"].min()
-                head, paired = head[head["k"] == k], paired[paired["k"] == k]
-            pv = verdict_rows(paired, metric)
-            for (ds, split), g in pv.groupby(["dataset", "split"], sort=False):
-                h = head[(head["dataset"] == ds) & (head["split"] == split)]
-                neural = h[[not get_model(m, task_id).is_baseline for m in h["model"]]]
-                if neural.empty:
-                    continue
-                best = neural.sort_values("value", ascending=not maximize)["model"].iloc[0]
-                is_control = np.array([get_model(r, task_id).is_baseline and not get_model(r, task_id).chance
-                                       for r in g["reference"]], dtype=bool)
-                cand = g[(g["model"] == best).to_numpy() & is_control]
-                # the control chosen on validation; tables written before that column count as unchosen
-                picked = cand["best_baseline"].astype(bool) if "best_baseline" in cand else pd.Series(False, cand.index)
-                chosen = cand[picked] if picked.any() else cand
-                if chosen.empty:
-                    continue
-                if len(chosen) > 1:  # no validation choice: the strongest control on this metric
-                    ref_scores = h.set_index("model")["value"]
-                    chosen = chosen.assign(score=chosen["reference"].map(ref_scores))
-                    chosen = chosen.sort_values("score", ascending=not maximize).iloc[:1]
-                r = chosen.iloc[0]
-                rows.append({"task": task_id, "dataset": ds, "split": split, "metric": metric, "model": best,
-                             "reference": r["reference"], "diff": r["diff"], "ci_low": r["ci_low"],
-                             "ci_high": r["ci_high"], "verdict": r["verdict"]})
-    return pd.DataFrame(rows, columns=["task", "dataset", "split", "metric", "model", "reference", "diff", "ci_low",
-                                       "ci_high", "verdict"])
+            parts.append(neural_vs_control(task_id, headline(read_table(part.with_name("metrics.csv"))), paired))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=BOARD_COLUMNS)
 
 
 def scoreboard_text(board: pd.DataFrame) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...registry import display_order, get_model
-from ...report import fmt_interval, load_tables
+from ...report import best_neural_block, fmt_interval, load_tables
 from ...results import AGGREGATE_SEED, headline
 
 __all__ = ["MarkerResults", "load_results", "k_table", "verdict", "marker_table", "fit_time_table", "top_genes"]
@@ -83,8 +83,10 @@ def k_table(res: MarkerResults, metric: str = "accuracy", ks=(8, 16, 32, 64), di
 def verdict(res: MarkerResults, split: str, metric: str = "accuracy") -> str:
     """Plain-language verdict for one split: the non-control rankings against the best control ranking and chance.
 
-    One sentence per dataset: the paired bootstrap difference (95% CI over test cells) at each
-    small k, and a count of wins, ties and losses. A ranking beats another only when the CI
+    Opens with the best neural ranking (seed or published) against the best control at the smallest
+    k (:func:`grnbench.report.best_neural_block`); then one sentence per dataset: the paired
+    bootstrap difference (95% CI over test cells) at each small k, and a count of wins, ties and
+    losses. A ranking beats another only when the CI
     of the paired difference excludes zero.
     """
     p = res.paired[(res.paired["split"] == split) & (res.paired["metric"] == metric)]
@@ -107,7 +109,8 @@ def verdict(res: MarkerResults, split: str, metric: str = "accuracy") -> str:
     names = " and ".join(f"`{m}`" for m in dict.fromkeys(p["model"]))
     summary = (f"Over {n} comparisons (datasets × k ∈ {{{ks}}}), the ranking of {names} is better in "
                f"{tally['better']}, indistinguishable in {tally['no difference']} and worse in {tally['worse']}.")
-    return summary + "\n\n" + "\n".join(lines)
+    block = best_neural_block(TASK, res.headline, res.paired, split=split)
+    return (block + "\n\n" if block else "") + summary + "\n\n" + "\n".join(lines)
 
 
 def marker_table(res: MarkerResults) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...registry import display_order, get_model
-from ...report import fmt_interval, interval_table, load_tables, seed_spread
+from ...report import best_neural_block, fmt_interval, interval_table, load_tables, seed_spread
 from ...results import headline
 
 __all__ = ["EdgeResults", "load_results", "interval_table", "verdict", "seed_spread", "ablation_table",
@@ -60,10 +60,11 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> EdgeResults:
 def verdict(res: EdgeResults, split: str, metric: str = "auroc") -> str:
     """Plain-language verdict for one split: do the non-control models beat the controls, by how much?
 
-    One line per dataset with the paired bootstrap difference (95% CI over test pairs) of the
-    seed-averaged two-tower and of the ensemble against each control they were compared with
-    (the best control and the controls their registry entries name). "Beats" only when the CI
-    excludes zero.
+    Opens with the best neural model (seed or published) against the best control per dataset
+    (:func:`grnbench.report.best_neural_block`), then one line per dataset with the paired bootstrap
+    difference (95% CI over test pairs) of every seed-averaged neural model (two-tower, its
+    ensemble, GENELink) against each control it was compared with (the best control and the
+    controls its registry entry names). "Beats" only when the CI excludes zero.
     """
     p = res.paired[(res.paired["split"] == split) & (res.paired["metric"] == metric)
                    & np.array([get_model(r, TASK).is_baseline for r in res.paired["reference"]], dtype=bool)]
@@ -81,9 +82,11 @@ def verdict(res: EdgeResults, split: str, metric: str = "auroc") -> str:
         best = head.idxmax() if len(head) else "n/a"
         lines.append(f"- **{ds}** (best: `{best}`, {metric} {head.max():.3f}) — " + "; ".join(parts) + ".")
     n = sum(tally.values())
-    summary = (f"{metric} differences over {n} comparisons: the two-tower rows are better in {tally['better']}, "
-               f"indistinguishable in {tally['no difference']} and worse in {tally['worse']}.")
-    return summary + "\n\n" + "\n".join(lines)
+    summary = (f"{metric} differences over {n} comparisons of the neural models (seed and published) with "
+               f"controls: better in {tally['better']}, indistinguishable in {tally['no difference']} and worse in "
+               f"{tally['worse']}.")
+    block = best_neural_block(TASK, res.headline, res.paired, split=split)
+    return (block + "\n\n" if block else "") + summary + "\n\n" + "\n".join(lines)
 
 
 def ablation_table(res: EdgeResults) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...registry import display_order
-from ...report import fmt_interval, load_tables
+from ...report import best_neural_block, fmt_interval, load_tables
 from ...results import headline
 
 __all__ = ["GRNResults", "load_results", "family", "FAMILIES", "family_table", "verdict", "comparisons", "timing_table",
@@ -97,9 +97,11 @@ def verdict(res: GRNResults, fam: str, metric: str = "auprc_ratio") -> str:
     """Plain-language verdict for one family: does CaTran beat correlation and GENIE3, and does the
     interventional loss help?
 
-    Counts, over the family's datasets, the paired-bootstrap verdicts (95% CI over target genes)
-    of the seed-averaged ``catran`` against ``pearson`` and ``genie3`` and of
-    ``catran_interventional`` against ``catran``, with the median difference.
+    Opens with the best neural model (seed or published, e.g. ``regdiffusion``) against the best
+    control per dataset (:func:`grnbench.report.best_neural_block`); then counts, over the family's
+    datasets, the paired-bootstrap verdicts (95% CI over target genes) of the seed-averaged
+    ``catran`` against ``pearson`` and ``genie3`` and of ``catran_interventional`` against
+    ``catran``, with the median difference.
     """
     p = res.paired[(res.paired["metric"] == metric) & (res.paired["dataset"].map(family) == fam)]
     if p.empty:
@@ -117,7 +119,10 @@ def verdict(res: GRNResults, fam: str, metric: str = "auprc_ratio") -> str:
     head = res.headline[(res.headline["metric"] == metric) & (res.headline["dataset"].map(family) == fam)]
     best = head.groupby("model")["value"].median().sort_values(ascending=False)
     lead = f"Best median {metric}: `{best.index[0]}` ({best.iloc[0]:.3f})." if len(best) else ""
-    return f"{lead} " + "; ".join(parts) + "." if parts else lead
+    text = f"{lead} " + "; ".join(parts) + "." if parts else lead
+    in_fam = res.paired["dataset"].map(family) == fam
+    block = best_neural_block(TASK, res.headline[res.headline["dataset"].map(family) == fam], res.paired[in_fam])
+    return (block + "\n\n" if block else "") + text
 
 
 def comparisons(res: GRNResults, metric: str = "auprc_ratio") -> pd.DataFrame:

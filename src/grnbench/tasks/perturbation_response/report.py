@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...registry import display_order, get_metric
-from ...report import fmt_interval, load_tables
+from ...report import best_neural_block, fmt_interval, load_tables
 from ...results import headline
 
 __all__ = ["PerturbationResults", "load_results", "verdict", "comparisons", "timing_table", "DATASET_ORDER"]
@@ -54,8 +54,9 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> PerturbationRe
 
 
 def verdict(res: PerturbationResults, dataset: str, metrics=("pearson_delta", "mse")) -> str:
-    """Plain-language verdict for one dataset: the seed model against the additive and linear baselines
-    (and the others), by paired bootstrap over test units."""
+    """Plain-language verdict for one dataset: the best neural model (seed or published) against the best
+    control (:func:`grnbench.report.best_neural_block`), then the seed model against the additive and
+    linear baselines (and the others), by paired bootstrap over test units."""
     p = res.paired[(res.paired["dataset"] == dataset) & (res.paired["model"] == "perturb_transformer")]
     if p.empty:
         return f"No `{dataset}` run in this profile."
@@ -75,7 +76,8 @@ def verdict(res: PerturbationResults, dataset: str, metrics=("pearson_delta", "m
     beaten = p[(p["metric"] == "pearson_delta") & p["reference"].isin(["additive", "ridge"])]
     wins = int((beaten["verdict"] == "better").sum())
     summary = f" It beats {wins} of {len(beaten)} of the additive and linear baselines on pearson_delta."
-    return lead + summary + "\n\n" + "\n".join(f"- {x}." for x in parts)
+    block = best_neural_block(TASK, res.headline, res.paired, dataset=dataset)
+    return (block + "\n\n" if block else "") + lead + summary + "\n\n" + "\n".join(f"- {x}." for x in parts)
 
 
 def comparisons(res: PerturbationResults, metric: str = "pearson_delta") -> pd.DataFrame:
