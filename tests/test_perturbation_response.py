@@ -277,6 +277,17 @@ def test_task_run_tables():
     assert len(out.tables["per_unit"]) == 3 * len(models)
 
 
+def test_cell_pairs_run_scores_validation_and_test_units_with_the_training_de_ranking():
+    pairs = prepare("pairs", adata=kang_like(n=15), setup="cell_pairs", n_genes=None, n_perturbed=3)
+    out = engine.run(get_task(TASK), pairs, models=["no_change", "additive"], splits=["cell_pairs"], seeds=[0],
+                     n_boot=20)
+    m = out.metrics
+    train = m[(m["metric"] == "pearson_delta_de100_train") & (m["model"] == "additive")]["value"]
+    assert len(train) == 1 and np.isfinite(train.iloc[0])
+    (fold,) = make_folds(pairs, "cell_pairs", seed=0)
+    assert fold.truth.shape[1] == 4 and np.allclose(fold.truth[:, 3], fold.truth[0, 3])  # one training ranking
+
+
 def test_registry_ids_are_the_contract():
     assert set(model_ids(TASK)) == {"perturb_transformer", "scgen", "no_change", "train_mean", "additive", "ridge", "knn"}
     assert set(metric_ids(TASK)) == {"mse", "pearson", "mse_de", "pearson_de", "pearson_delta", "r2_mean",

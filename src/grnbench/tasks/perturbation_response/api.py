@@ -49,7 +49,7 @@ class PerturbationResponse(Task):
             if f.val is not None:  # each validation example is its own unit, ranked like the test units
                 x0_val = np.nan_to_num(f.val[0].x0)
                 y_val = np.stack([f.val[1], x0_val, np.abs(f.val[1] - x0_val),
-                                  np.broadcast_to(f.y_test[0, 3], f.val[1].shape)], axis=1)
+                                  np.broadcast_to(f.truth[0, 3], f.val[1].shape)], axis=1)
             out.append(Fold(train=f.train, val=f.val, x_test=(f.x_test, f.unit, len(f.units)), y_test=f.truth,
                             test_ids=pd.Index(f.units, name="unit"), n_train=len(f.train[0]),
                             info={"train_cells": f.train_cells}, y_val=y_val))
