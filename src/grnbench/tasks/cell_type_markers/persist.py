@@ -51,7 +51,7 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import LabelEncoder
 
 from ...errors import DataValidationError
-from ...models.base import GeneAwareMixin, show_progress, torch_threads
+from ...models.base import GeneAwareMixin, show_progress, split_validation, torch_threads
 from ...models.device import resolve_device
 
 __all__ = ["PersistRanker", "PERSIST_REF", "modified_secant"]
@@ -188,13 +188,9 @@ class PersistRanker(GeneAwareMixin, BaseEstimator):
         enc = LabelEncoder().fit(y)
         codes = enc.transform(y)
         rng = np.random.default_rng(0 if self.random_state is None else int(self.random_state))
-        if validation is not None:
-            xv = self._check_genes(validation[0])
-            cv = enc.transform(np.asarray(validation[1]))
-        else:
-            perm = rng.permutation(len(x))
-            n_val = max(2, int(round(self.validation_fraction * len(x))))
-            xv, cv, x, codes = x[perm[:n_val]], codes[perm[:n_val]], x[perm[n_val:]], codes[perm[n_val:]]
+        val = None if validation is None else (validation[0], enc.transform(np.asarray(validation[1])))
+        x, codes, xv, cv = split_validation(x, codes, val, self.validation_fraction, rng, self._check_genes)
+        codes, cv = codes.ravel().astype(int), cv.ravel().astype(int)
         self.batch_size_ = min(int(self.batch_size), len(x))  # fewer cells than a batch: one batch of all
         self.classes_ = enc.classes_
         dev = resolve_device(self.device)
