@@ -35,6 +35,7 @@ import contextlib
 import random
 import warnings
 from functools import partial
+from unittest import mock
 
 import numpy as np
 
@@ -133,7 +134,7 @@ class RegDiffusionScorer(EdgeScorer):
         with torch_threads(self.n_threads), _kept_global_rng(), warnings.catch_warnings(), \
                 tempfile.TemporaryDirectory() as logs:
             warnings.filterwarnings("ignore", message="Batch size needs to be smaller")
-            with _patched(rd_trainer, "tqdm", bar):
+            with mock.patch.object(rd_trainer, "tqdm", bar):
                 trainer = regdiffusion.RegDiffusionTrainer(
                     x[np.ix_(cells, keep_genes)].astype(np.float32), T=self.T, hidden_dims=list(self.hidden_dims),
                     sparse_loss_coef=self.sparse_loss_coef, adj_dropout=self.adj_dropout,
@@ -150,12 +151,3 @@ class RegDiffusionScorer(EdgeScorer):
         full[np.ix_(keep_genes, keep_genes)] = np.abs(adj)  # adj[source, target]
         return full[np.ix_(reg_idx, tgt_idx)]
 
-
-@contextlib.contextmanager
-def _patched(module, name, value):
-    old = getattr(module, name)
-    setattr(module, name, value)
-    try:
-        yield
-    finally:
-        setattr(module, name, old)
