@@ -263,6 +263,40 @@ def test_genelink_learns_transductively_is_repeatable_and_isolated_genes_attend_
         GENELinkClassifier(expression=bad).fit(pairs.iloc[tr], y[tr])
 
 
+def test_genelink_sparse_attention_equals_the_authors_dense_masked_softmax():
+    # the authors' layer (scGNN.py): e = LeakyReLU(a1.h_i + a2.h_j), -9e15 where no edge, softmax over all genes,
+    # att @ h, LeakyReLU, row L2 norm, + bias; written out densely here and compared with the sparse module (eval)
+    import torch
+    from torch.nn import functional as F
+
+    from grnbench.tasks.edge_classification.genelink import build_genelink, graph_index
+
+    rng = np.random.default_rng(3)
+    n, f = 40, 12
+    mask = rng.random((n, n)) < 0.08
+    mask = mask | mask.T
+    np.fill_diagonal(mask, False)
+    mask[[4, 9]] = False  # two genes without neighbours: a uniform row
+    mask[:, [4, 9]] = False
+    x = torch.as_tensor(rng.normal(size=(n, f)), dtype=torch.float32)
+    torch.manual_seed(0)
+    net = build_genelink(f).eval()
+
+    def dense_head(head, inp):
+        h = inp @ head.weight
+        d = h.shape[1]
+        e = F.leaky_relu(h @ head.a[:d] + (h @ head.a[d:]).T, negative_slope=0.2)
+        att = torch.softmax(torch.where(torch.as_tensor(mask), e, torch.full_like(e, -9e15)), dim=1)
+        return F.normalize(F.leaky_relu(att @ h, negative_slope=0.2), p=2, dim=1) + head.bias
+
+    with torch.no_grad():
+        z1 = F.elu(torch.cat([dense_head(h, x) for h in net.layer1], dim=1))
+        dense = torch.stack([dense_head(h, z1) for h in net.layer2]).mean(dim=0)
+        sparse = net.encode(x, tuple(torch.as_tensor(v) for v in graph_index(mask)))
+    np.testing.assert_allclose(sparse.numpy(), dense.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sparse[4].numpy(), sparse[9].numpy(), rtol=1e-6)  # both uniform rows agree
+
+
 def test_model_bad_input(toy):
     X = pd.DataFrame({"tf": ["TF0", "TF1"], "target": ["G0", "G1"]})
     with pytest.raises(DataValidationError, match="no positive pairs"):

@@ -11,7 +11,9 @@ implemented here in torch from the paper and its authors' code (github.com/zpliu
   self-loops (``Adj_Generate(loop=False)``);
 * encoder: two graph-attention layers. Each head computes ``h = x W``, scores
   ``e_ij = LeakyReLU_0.2(a_1 . h_i + a_2 . h_j)`` for neighbours ``j`` of ``i``, soft-maxes them
-  over ``j``, drops attention weights with p = 0.5 while training, aggregates ``sum_j att_ij h_j``,
+  over ``j``, drops attention weights with p = 0.5 while training, aggregates ``sum_j att_ij h_j``
+  (computed on the graph's edges: the same attention as the authors' dense masked softmax, see
+  :func:`build_genelink`),
   applies LeakyReLU(0.2), L2-normalises each row and adds a bias. Layer 1: 3 heads of 128,
   concatenated, then ELU; layer 2: 3 heads of 64, averaged;
 * towers: a TF and a target MLP on the shared node embedding (64 -> 32 -> 16, LeakyReLU, dropout
@@ -30,6 +32,8 @@ Deviations, all stated:
   prediction time, which makes their scores random at the 1% level);
 * none in the handling of a gene with no training edge: its masked attention row is all -9e15, and
   the softmax spreads its attention uniformly over *every* gene, as in the authors' code;
+* the attention dropout draws one random number per edge (and per gene for genes without
+  neighbours) instead of one per gene pair: different draws, the same distribution;
 * Xavier-uniform initialisation (gain 1.414) of every weight as in ``reset_parameters``; torch's
   defaults for the tower biases, as there.
 """
@@ -45,18 +49,43 @@ from ...models.base import seed_everything, show_progress, torch_threads
 from ...models.device import resolve_device
 from .estimators import _PairModel, _proba, check_pairs
 
-__all__ = ["GENELinkClassifier", "GENELINK_REF"]
+__all__ = ["GENELinkClassifier", "GENELINK_REF", "build_genelink", "graph_index"]
 
 GENELINK_REF = ("GENELink (Chen & Liu 2022, Bioinformatics 38:4522, doi:10.1093/bioinformatics/btac559), "
                 "implemented from the paper and github.com/zpliulab/GENELink")
 
 
+def graph_index(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges and isolated genes of a boolean adjacency (the attention's sparse structure).
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (n_genes, n_genes)
+        ``mask[i, j]``: gene ``i`` attends to gene ``j``.
+
+    Returns
+    -------
+    rows, cols : ndarray of int, shape (n_edges,)
+        The True entries, row-major.
+    isolated : ndarray of int
+        Genes whose row has no True entry (they attend uniformly to every gene).
+    """
+    rows, cols = np.nonzero(mask)
+    return rows, cols, np.flatnonzero(~mask.any(axis=1))
+
+
 def build_genelink(n_features: int, hidden=(128, 64, 32), out_dim: int = 16, heads=(3, 3), alpha: float = 0.2):
     """The GENELink network (a :class:`torch.nn.Module`).
 
-    ``forward(x, mask, tf_idx, target_idx)``: ``x`` (n_genes, n_features) node features, ``mask``
-    (n_genes, n_genes) bool adjacency of the training graph, and the pair indices (n_pairs,) ->
-    logits (n_pairs,).
+    ``forward(x, graph, tf_idx, target_idx)``: ``x`` (n_genes, n_features) node features,
+    ``graph`` the training graph as :func:`graph_index` returns it (as tensors), and the pair
+    indices (n_pairs,) -> logits (n_pairs,).
+
+    The attention is computed on the graph's edges only. The authors' dense form sets
+    non-neighbours' scores to -9e15 before a softmax over all genes, which gives them weight
+    exactly 0 (float32), so the sparse form computes the same attention in O(edges) instead of
+    O(genes^2); a gene without neighbours gets the dense form's uniform weights 1 / n_genes. Only
+    the dropout's random draws differ from a dense implementation (same distribution).
     """
     import torch
     from torch import nn
@@ -72,13 +101,22 @@ def build_genelink(n_features: int, hidden=(128, 64, 32), out_dim: int = 16, hea
             super().__init__()
             self.weight, self.a, self.bias = xavier(d_in, d_out), xavier(2 * d_out, 1), nn.Parameter(torch.zeros(d_out))
 
-        def forward(self, x, mask):
+        def forward(self, x, graph):
+            rows, cols, isolated = graph
             h = x @ self.weight
-            d = h.shape[1]
-            e = F.leaky_relu(h @ self.a[:d] + (h @ self.a[d:]).T, negative_slope=alpha)
-            e = torch.where(mask, e, torch.full_like(e, -9e15))  # isolated genes: uniform over all genes
-            att = F.dropout(torch.softmax(e, dim=1), p=0.5, training=self.training)
-            out = F.normalize(F.leaky_relu(att @ h, negative_slope=alpha), p=2, dim=1)
+            n, d = h.shape
+            e = F.leaky_relu((h @ self.a[:d])[rows, 0] + (h @ self.a[d:])[cols, 0], negative_slope=alpha)
+            top = torch.full((n,), -torch.inf, dtype=e.dtype, device=e.device)
+            top = top.scatter_reduce(0, rows, e.detach(), reduce="amax", include_self=True)
+            w = torch.exp(e - top[rows])
+            att = w / torch.zeros(n, dtype=w.dtype, device=w.device).index_add(0, rows, w)[rows]
+            att = F.dropout(att, p=0.5, training=self.training)
+            out = torch.zeros_like(h).index_add(0, rows, att[:, None] * h[cols])
+            if len(isolated):  # all -9e15 in the dense form: uniform over every gene
+                uniform = F.dropout(torch.full((len(isolated), n), 1.0 / n, dtype=h.dtype, device=h.device), p=0.5,
+                                    training=self.training)
+                out = out.index_copy(0, isolated, uniform @ h)
+            out = F.normalize(F.leaky_relu(out, negative_slope=alpha), p=2, dim=1)
             return out + self.bias
 
     class GENELink(nn.Module):
@@ -91,16 +129,16 @@ def build_genelink(n_features: int, hidden=(128, 64, 32), out_dim: int = 16, hea
             for lin in (self.tf1, self.tf2, self.tg1, self.tg2):
                 nn.init.xavier_uniform_(lin.weight, gain=1.414)
 
-        def encode(self, x, mask):
-            x = F.elu(torch.cat([h(x, mask) for h in self.layer1], dim=1))
-            return torch.stack([h(x, mask) for h in self.layer2]).mean(dim=0)
+        def encode(self, x, graph):
+            x = F.elu(torch.cat([h(x, graph) for h in self.layer1], dim=1))
+            return torch.stack([h(x, graph) for h in self.layer2]).mean(dim=0)
 
         def tower(self, z, first, second):
             z = F.dropout(F.leaky_relu(first(z)), p=0.01, training=self.training)
             return F.leaky_relu(second(z))
 
-        def forward(self, x, mask, tf_idx, target_idx):
-            z = self.encode(x, mask)
+        def forward(self, x, graph, tf_idx, target_idx):
+            z = self.encode(x, graph)
             u, v = self.tower(z, self.tf1, self.tf2), self.tower(z, self.tg1, self.tg2)
             return (u[tf_idx] * v[target_idx]).sum(dim=1)
 
@@ -202,7 +240,8 @@ class GENELinkClassifier(_PairModel):
         with torch_threads(self.n_threads):
             seed_everything(self.random_state)
             net = build_genelink(feats.shape[1], tuple(self.hidden), self.out_dim, tuple(self.heads)).to(dev)
-            xt, mt = torch.as_tensor(feats).to(dev), torch.as_tensor(mask).to(dev)
+            xt = torch.as_tensor(feats).to(dev)
+            mt = tuple(torch.as_tensor(v, dtype=torch.long).to(dev) for v in graph_index(mask))
             at, bt = torch.as_tensor(a).to(dev), torch.as_tensor(b).to(dev)
             yt = torch.as_tensor(y, dtype=torch.float32).to(dev)
             opt = torch.optim.Adam(net.parameters(), lr=self.lr)
