@@ -76,7 +76,8 @@ def build_book(profile: str, *, results_root: str | os.PathLike = "results", res
     (``benchmarks/results/``, for the speed page), plus the
     executed notebooks under ``notebooks/``. The notebooks are not re-executed
     (``execute_notebooks: 'off'``). Status banners are added to the staged copies
-    (:func:`add_status_banners`).
+    (:func:`add_status_banners`), and for your own data a note on the intro lists the tasks that
+    ran and those skipped, with why (:func:`grnbench.byod.intro_note`).
 
     Parameters
     ----------
@@ -118,6 +119,12 @@ def build_book(profile: str, *, results_root: str | os.PathLike = "results", res
 
     add_status_banners(stage_dir, profile_status(profile, results_dir=results_dir, study_path=study_path),
                        _stage_outputs(profile, study_path))
+    from .byod import intro_note, read_summary
+
+    summary = read_summary(results_dir)  # your own data: the tasks run and skipped, and why
+    intro = stage_dir / "book" / "intro.md"
+    if summary is not None and intro.is_file():
+        intro.write_text(_insert_after_title(intro.read_text(), intro_note(summary)))
     toc = _prune_toc(yaml.safe_load((root / "_toc.yml").read_text()), stage_dir)
     (stage_dir / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     jb = Path(sys.executable).with_name("jupyter-book")

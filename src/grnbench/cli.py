@@ -37,10 +37,14 @@ def _cmd_run(args) -> int:
             raise DataValidationError("--adata needs --out (the results folder of your data)")
         result = run_own_data(args.adata, args.prior, out=args.out, quick=args.quick, book=not args.no_book,
                               name=args.name, label_key=args.label_key, ood_key=args.ood_key,
-                              ood_values=args.ood_values, scale=args.scale, layer=args.layer)
+                              ood_values=args.ood_values, scale=args.scale, layer=args.layer,
+                              truth_path=args.truth, perturbation_key=args.perturbation_key,
+                              control_value=args.control_value, cell_type_key=args.cell_type_key,
+                              gene_column=args.gene_column)
         print(f"results in {Path(args.out).resolve()}" + (f"; book: {result}" if not args.no_book else ""))
         return 0
-    own_flags = [f for f in ("prior", "label_key", "ood_key", "ood_values", "out", "name", "layer") if getattr(args, f)]
+    own_flags = [f for f in ("prior", "truth", "label_key", "ood_key", "ood_values", "perturbation_key", "control_value",
+                             "cell_type_key", "gene_column", "out", "name", "layer") if getattr(args, f)]
     if own_flags:
         raise DataValidationError(f"--{own_flags[0].replace('_', '-')} needs --adata (your own data)")
     report = run_profile(args.profile, force=args.force, only=args.only or None, study_path=args.study,
@@ -163,7 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     own.add_argument("--adata", metavar="H5AD", help="expression, cells x genes (.h5ad)")
     own.add_argument("--prior", metavar="FILE", help="prior network: source,target,weight or TF,Gene,Interaction "
                                                      "(TSV/CSV, optionally .gz)")
+    own.add_argument("--truth", metavar="FILE", help="reference network of GRN inference (formats as --prior; "
+                     "default: the prior)")
     own.add_argument("--label-key", metavar="COL", help="obs column with cell-type labels (cell-type markers)")
+    own.add_argument("--perturbation-key", metavar="COL", help="obs column naming each cell's perturbation "
+                     "(perturbation response)")
+    own.add_argument("--control-value", metavar="VALUE", help="value of --perturbation-key that marks control cells")
+    own.add_argument("--cell-type-key", metavar="COL", help="obs column of cell types (held-out-cell-type split of "
+                     "perturbation response)")
+    own.add_argument("--gene-column", metavar="COL", help="var column with the gene names to use (e.g. symbols beside "
+                     "an Ensembl index)")
     own.add_argument("--ood-key", metavar="COL", help="obs column of a condition/stage/cell type to hold out")
     own.add_argument("--ood-values", metavar="VALUE", nargs="+", help="held-out value(s) of --ood-key")
     own.add_argument("--scale", default="log1p", choices=["counts", "linear", "log1p", "log"],

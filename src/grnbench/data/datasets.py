@@ -176,13 +176,35 @@ def read_matrix(adata: ad.AnnData, scale: str, *, name: str) -> ad.AnnData:
 
 
 @register_format("h5ad")
-def _read_h5ad(paths: dict, spec, **options) -> ad.AnnData:
-    """An ``.h5ad`` file (any anndata layout; sparse matrices stay sparse)."""
+def _read_h5ad(paths: dict, spec, var_names: str | None = None, **options) -> ad.AnnData:
+    """An ``.h5ad`` file (any anndata layout; sparse matrices stay sparse).
+
+    ``var_names``: a ``var`` column whose values become the gene names (e.g. symbols beside an
+    index of Ensembl ids; ``grnbench run --gene-column``). Raises
+    :class:`~grnbench.errors.DataValidationError` if the column is missing, has missing values or
+    repeats a name.
+    """
     path = next(iter(paths.values()))
     try:
-        return _read_old_h5ad(path)
+        adata = _read_old_h5ad(path)
     except (OSError, KeyError, ValueError) as exc:
         raise DataValidationError(f"{path}: not a readable .h5ad file ({type(exc).__name__}: {exc})") from None
+    if var_names:
+        if var_names not in adata.var.columns:
+            raise DataValidationError(f"{path}: gene column {var_names!r} (--gene-column) is not a var column (have "
+                                      f"{format_names(list(adata.var.columns)) or 'none'})")
+        names = adata.var[var_names].astype(str)
+        empty = names.isin(["", "nan", "None"])
+        if empty.any():
+            raise DataValidationError(f"{path}: gene column {var_names!r} is empty for {int(empty.sum())} gene(s), "
+                                      f"first {adata.var_names[empty.to_numpy()][0]!r}")
+        dup = names[names.duplicated()].unique()
+        if len(dup):
+            raise DataValidationError(f"{path}: gene column {var_names!r} repeats {len(dup)} name(s) ("
+                                      f"{format_names(list(dup))}): several features map to one gene; sum or drop "
+                                      "them first (e.g. keep the most expressed feature per gene)")
+        adata.var_names = pd.Index(names.to_numpy(), name=None)
+    return adata
 
 
 @register_format("csv_genes_by_cells")

@@ -145,7 +145,9 @@ def prepare(dataset: str, adata: ad.AnnData | None = None, prior: str | None = N
     adata : anndata.AnnData, optional
         Use this object instead of loading ``dataset`` (tests, own data).
     prior : str, optional
-        Prior network used as ground truth when there is no ``uns['edges']`` (default: the card's).
+        Network used as ground truth when there is no ``uns['edges']`` (default: the card's
+        ``tasks: {grn_inference: {reference: ...}}`` network, e.g. your ``--truth`` file, else its
+        ``prior``).
     top_k : int
         Upper bound of the ``k`` of ``precision_at_k`` (:func:`grnbench.metrics.network.top_k_size`).
     max_targets : int, optional
@@ -168,7 +170,8 @@ def prepare(dataset: str, adata: ad.AnnData | None = None, prior: str | None = N
     if adata is None:
         from ...registry import get_dataset
 
-        prior = prior or get_dataset(dataset).prior
+        spec = get_dataset(dataset)
+        prior = prior or spec.task_settings("grn_inference").get("reference") or spec.prior
         adata = load_dataset(dataset)
     x = expression_frame(adata, dataset)
     genes = x.columns

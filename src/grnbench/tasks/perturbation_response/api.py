@@ -1,7 +1,8 @@
 """Declaration of the ``perturbation_response`` task for the engine (:mod:`grnbench.engine`).
 
 Splits (:mod:`.splits`): ``heldout_cell_type`` (Kang IFN-beta, one fold per cell type),
-``loko`` (DREAM4 knockouts, one fold per knockout) and ``cell_pairs`` (the seed's pairs of
+``loko`` (DREAM4 knockouts, one fold per knockout), ``lopo`` (your data's genetic perturbations,
+one fold per perturbation) and ``cell_pairs`` (the seed's pairs of
 unperturbed cells; one fold with validation). Test units are held-out cell types, knockouts or
 cell pairs; a model predicts every test input and its predictions are averaged per unit. Metrics
 are averaged over units; bootstrap CIs resample units (percentile method). Without validation
@@ -32,7 +33,7 @@ class PerturbationResponse(Task):
 
     id = "perturbation_response"
     splits = tuple(SPLITS)
-    fixed_splits = ("heldout_cell_type", "loko")
+    fixed_splits = ("heldout_cell_type", "loko", "lopo")
     primary_metric = "pearson_delta"
     ci_method = "percentile"
     ci_per_seed = False

@@ -19,6 +19,14 @@ Set-ups (split ids):
 * ``loko`` (DREAM4 size-100 knockouts): one fold per knockout. Training examples are the
   wildtype -> knockout steady states of the other knockouts (p: the knocked-out gene set to 0,
   size = -wildtype); the test unit is the held-out knockout's steady state from the wildtype.
+* ``lopo`` (your data with several genetic perturbations, e.g. a CRISPR screen: ``grnbench run
+  --adata ... --perturbation-key COL --control-value VALUE``): one fold per perturbation, whose
+  value names the perturbed gene. Training examples pair every cell of the *other* perturbations
+  with a random control cell (of its own cell type where a cell-type column is given; p: the
+  perturbed gene from its control level to 0, as for a knockout); the test inputs are the
+  control cells (of the cell types the held-out perturbation has) with that gene set to 0, and the
+  truth is the mean of the held-out perturbation's cells. Unseen perturbations are predicted from
+  the gene they hit, so no model sees the held-out perturbation's cells.
 * ``cell_pairs`` (``pbmc68k_reduced``, the seed's own set-up): random pairs of *unperturbed*
   cells; the "perturbation" is the second cell's value minus the first's on ``n_perturbed``
   random genes. Cells are split 70/15/15 into training, validation and test, and pairs are
@@ -98,14 +106,18 @@ class PerturbationData:
     ----------
     dataset : str
     setup : str
-        The split it supports (``heldout_cell_type``, ``loko`` or ``cell_pairs``).
+        The split it supports (``heldout_cell_type``, ``loko``, ``lopo`` or ``cell_pairs``).
     expression : pandas.DataFrame
         Cells (samples) x genes used by the task (the dataset's scale).
     obs : pandas.DataFrame
-        Per cell: ``condition`` and ``cell_type`` (Kang), ``perturbation`` and ``intervention``
-        (DREAM4).
+        Per cell: ``condition`` (``control`` / ``stimulated``) and ``cell_type`` (held-out cell
+        type), ``perturbation`` and ``intervention`` (DREAM4), ``perturbation_value`` (``control``
+        or the perturbed gene) and ``cell_type`` (``lopo``).
     n_perturbed : int
         Genes perturbed per pair in ``cell_pairs``.
+    token : str
+        Perturbagen token of the stimulated cells in ``heldout_cell_type`` (Kang: ``IFNB``; your
+        data: the perturbation's value).
     """
 
     dataset: str
@@ -114,6 +126,7 @@ class PerturbationData:
     obs: pd.DataFrame
     n_perturbed: int = 5
     counts: dict = field(default_factory=dict)
+    token: str = STIM_TOKEN
 
     @property
     def genes(self) -> list:
@@ -127,8 +140,53 @@ def _top_variable(x: pd.DataFrame, n: int | None) -> pd.DataFrame:
     return x[[g for g in x.columns if g in set(order)]]
 
 
+def _own_columns(obs: pd.DataFrame, genes, dataset: str, perturbation_key: str, control: str,
+                 cell_type_key: str | None) -> tuple[str, pd.DataFrame, str]:
+    """Set-up, canonical obs columns and token for data described by a perturbation column.
+
+    One perturbation value and a cell-type column give ``heldout_cell_type`` (``condition``:
+    ``control``/``stimulated``, token = the value); two or more give ``lopo`` (each value must
+    name a gene of the data).
+    """
+    for key, flag in ((perturbation_key, "--perturbation-key"), (cell_type_key, "--cell-type-key")):
+        if key is not None and key not in obs.columns:
+            raise DataValidationError(f"{dataset}: obs column {key!r} ({flag}) is missing (have "
+                                      f"{format_names(list(obs.columns)) or 'none'})")
+    pert = obs[perturbation_key].astype(str)
+    if pert.isin(["nan", "None", ""]).any():
+        first = obs.index[pert.isin(["nan", "None", ""]).to_numpy()][0]
+        raise DataValidationError(f"{dataset}: obs column {perturbation_key!r} has missing values, first in cell "
+                                  f"{first!r}")
+    values = sorted(set(pert) - {str(control)})
+    if str(control) not in set(pert):
+        raise DataValidationError(f"{dataset}: control value {control!r} (--control-value) does not occur in obs "
+                                  f"column {perturbation_key!r}; its values: {format_names(sorted(set(pert)))}")
+    if not values:
+        raise DataValidationError(f"{dataset}: obs column {perturbation_key!r} holds only the control value "
+                                  f"{control!r}: no perturbed cells")
+    ctype = obs[cell_type_key].astype(str) if cell_type_key else pd.Series("all", index=obs.index)
+    if len(values) == 1:
+        if not cell_type_key:
+            raise DataValidationError(
+                f"{dataset}: one perturbation ({values[0]!r}) and no cell-type column: the held-out-cell-type "
+                "split needs --cell-type-key (leave-one-perturbation-out needs two or more perturbations)")
+        out = pd.DataFrame({"condition": np.where(pert == str(control), "control", "stimulated"),
+                            "cell_type": ctype.to_numpy()}, index=obs.index)
+        return "heldout_cell_type", out, values[0]
+    absent = [v for v in values if v not in set(genes)]
+    if absent:
+        raise DataValidationError(
+            f"{dataset}: perturbation value(s) {format_names(absent)} of obs column {perturbation_key!r} name no gene "
+            "of the data; leave-one-perturbation-out predicts an unseen perturbation from the gene it hits, so each "
+            "value must be the perturbed gene's name (as in var_names)")
+    out = pd.DataFrame({"perturbation_value": np.where(pert == str(control), "control", pert),
+                        "cell_type": ctype.to_numpy()}, index=obs.index)
+    return "lopo", out, ""
+
+
 def prepare(dataset: str, *, n_genes: int | None = 1000, n_perturbed: int = 5, adata=None,
-            setup: str | None = None) -> PerturbationData:
+            setup: str | None = None, perturbation_key: str | None = None, control: str | None = None,
+            cell_type_key: str | None = None) -> PerturbationData:
     """Load a perturbation-response dataset.
 
     Parameters
@@ -145,6 +203,11 @@ def prepare(dataset: str, *, n_genes: int | None = 1000, n_perturbed: int = 5, a
     setup : str, optional
         Force a set-up (default: from the data: ``condition`` with ``stimulated`` and ``cell_type``
         obs columns -> ``heldout_cell_type``; knockout samples -> ``loko``; else ``cell_pairs``).
+    perturbation_key, control, cell_type_key : str, optional
+        Your data: the obs column naming each cell's perturbation, its control value and an
+        optional cell-type column (default: the card's ``tasks: {perturbation_response: {...}}``
+        settings of the same names). One perturbation value -> ``heldout_cell_type``; several
+        (each a gene of the data) -> ``lopo``.
 
     Returns
     -------
@@ -154,14 +217,28 @@ def prepare(dataset: str, *, n_genes: int | None = 1000, n_perturbed: int = 5, a
     ------
     grnbench.errors.DataValidationError
         If the expression has NaN/Inf or duplicated genes, a held-out-cell-type dataset lacks the
-        ``condition``/``cell_type`` columns or a cell type lacks control or stimulated cells, or a
-        knockout set-up lacks the wildtype sample or names an absent gene.
+        ``condition``/``cell_type`` columns or a cell type lacks control or stimulated cells, a
+        knockout set-up lacks the wildtype sample or names an absent gene, or a perturbation column
+        is missing, lacks its control value or (``lopo``) names a perturbation that is no gene.
     """
     if adata is None:
+        from ...registry import get_dataset
+
+        settings = get_dataset(dataset).task_settings("perturbation_response")
+        perturbation_key = perturbation_key or settings.get("perturbation_key")
+        control = control if control is not None else settings.get("control")
+        cell_type_key = cell_type_key or settings.get("cell_type_key")
         adata = load_dataset(dataset)
     x = expression_frame(adata, dataset)
     obs = adata.obs.copy()
     obs.index = x.index
+    token = STIM_TOKEN
+    if perturbation_key:
+        if control is None:
+            raise DataValidationError(f"{dataset}: --perturbation-key needs --control-value (the value of "
+                                      f"{perturbation_key!r} that marks control cells)")
+        setup, obs, own_token = _own_columns(obs, x.columns, dataset, perturbation_key, control, cell_type_key)
+        token = own_token or token
     if setup is None:
         if "perturbation" in obs and (obs["perturbation"].astype(str) == "knockout").any():
             setup = "loko"
@@ -194,14 +271,23 @@ def prepare(dataset: str, *, n_genes: int | None = 1000, n_perturbed: int = 5, a
         absent = sorted(set(ko) - set(x.columns))
         if absent:
             raise DataValidationError(f"{dataset}: knockout(s) of gene(s) {format_names(absent)} absent from the data")
+    elif setup == "lopo":
+        for col in ("perturbation_value", "cell_type"):
+            if col not in obs:
+                raise DataValidationError(f"{dataset}: obs column {col!r} is needed for leave-one-perturbation-out")
+        hit = set(obs["perturbation_value"].astype(str)) - {"control"}
+        keep = set(_top_variable(x, n_genes).columns) | hit  # the perturbed genes always stay
+        x = x[[g for g in x.columns if g in keep]]
     elif setup == "cell_pairs":
         x = _top_variable(x, n_genes)
     else:
-        raise DataValidationError(f"unknown set-up {setup!r}; known: heldout_cell_type, loko, cell_pairs")
-    data = PerturbationData(dataset=dataset, setup=setup, expression=x, obs=obs, n_perturbed=n_perturbed)
+        raise DataValidationError(f"unknown set-up {setup!r}; known: heldout_cell_type, loko, lopo, cell_pairs")
+    data = PerturbationData(dataset=dataset, setup=setup, expression=x, obs=obs, n_perturbed=n_perturbed, token=token)
     data.counts = {"dataset": dataset, "setup": setup, "cells": x.shape[0], "genes": x.shape[1]}
     if setup == "heldout_cell_type":
         data.counts["cell_types"] = int(obs["cell_type"].nunique())
+    if setup == "lopo":
+        data.counts["perturbations"] = int(obs["perturbation_value"].astype(str).nunique() - 1)
     if setup == "loko":
         data.counts["knockouts"] = int((obs["perturbation"].astype(str) == "knockout").sum())
     return data

@@ -16,12 +16,12 @@ import pandas as pd
 
 from ...errors import UnknownIdError
 from ...metrics.perturbation import de_score
-from .datasets import STIM_TOKEN, PerturbationData, PerturbationInput
+from .datasets import PerturbationData, PerturbationInput
 
 __all__ = ["SPLITS", "PerturbationFold", "make_folds"]
 
 #: Split id -> the data set-up it needs.
-SPLITS = {"heldout_cell_type": "heldout_cell_type", "loko": "loko", "cell_pairs": "cell_pairs"}
+SPLITS = {"heldout_cell_type": "heldout_cell_type", "loko": "loko", "lopo": "lopo", "cell_pairs": "cell_pairs"}
 
 
 @dataclass
@@ -77,11 +77,11 @@ def _heldout_cell_type(data: PerturbationData, seed: int) -> list[PerturbationFo
             used |= set(names[stim])
         x0, y = np.vstack(x0), np.vstack(y)
         train_de = de_score(y, np.vstack(train_ctrl))
-        train = (PerturbationInput(x0, np.zeros_like(x0), np.full(len(x0), STIM_TOKEN, dtype=object), genes), y)
+        train = (PerturbationInput(x0, np.zeros_like(x0), np.full(len(x0), data.token, dtype=object), genes), y)
         ctrl = np.flatnonzero((ctype == held) & (cond == "control"))
         stim = np.flatnonzero((ctype == held) & (cond == "stimulated"))
         test = PerturbationInput(x[ctrl], np.zeros((len(ctrl), x.shape[1])),
-                                 np.full(len(ctrl), STIM_TOKEN, dtype=object), genes)
+                                 np.full(len(ctrl), data.token, dtype=object), genes)
         truth = np.stack([x[stim].mean(axis=0), x[ctrl].mean(axis=0), de_score(x[stim], x[ctrl]), train_de])[None]
         folds.append(PerturbationFold(train=train, val=None, x_test=test, unit=np.zeros(len(ctrl), dtype=int),
                                       units=[held], truth=truth, train_cells=used))
@@ -110,6 +110,47 @@ def _loko(data: PerturbationData, seed: int) -> list[PerturbationFold]:
         folds.append(PerturbationFold(train=(example(rest), y_all[rest]), val=None, x_test=example(np.array([i])),
                                       unit=np.zeros(1, dtype=int), units=[f"KO_{ko_gene[i]}"],
                                       truth=truth, train_cells=set(ko.index[rest])))
+    return folds
+
+
+def _lopo(data: PerturbationData, seed: int) -> list[PerturbationFold]:
+    x, obs, genes = data.expression.to_numpy(), data.obs, data.genes
+    value = obs["perturbation_value"].astype(str).to_numpy()
+    ctype = obs["cell_type"].astype(str).to_numpy()
+    names = data.expression.index.to_numpy()
+    col = {g: i for i, g in enumerate(genes)}
+    perts = sorted(set(value) - {"control"})
+    control = value == "control"
+
+    def knock(x0: np.ndarray, gene: str) -> PerturbationInput:
+        p = np.zeros_like(x0)
+        p[:, col[gene]] = -x0[:, col[gene]]  # knocked out / down: the gene goes from its control level to 0
+        return PerturbationInput(x0, p, np.full(len(x0), "", dtype=object), genes)
+
+    folds = []
+    for i, held in enumerate(perts):
+        rng = np.random.default_rng([seed, i])
+        parts_x, parts_y, used = [], [], set()
+        for other in perts:
+            if other == held:
+                continue
+            for t in sorted(set(ctype[value == other])):
+                cells = np.flatnonzero((value == other) & (ctype == t))
+                ctrl = np.flatnonzero(control & (ctype == t))
+                if not len(ctrl):  # a cell type without controls cannot be paired
+                    continue
+                parts_x.append(knock(x[rng.choice(ctrl, size=len(cells), replace=True)], other))
+                parts_y.append(x[cells])
+                used |= set(names[cells])
+        y = np.vstack(parts_y)
+        types = set(ctype[value == held])
+        ctrl = np.flatnonzero(control & np.isin(ctype, sorted(types)))
+        cells = np.flatnonzero(value == held)
+        train_de = de_score(y, x[control])
+        truth = np.stack([x[cells].mean(axis=0), x[ctrl].mean(axis=0), de_score(x[cells], x[ctrl]), train_de])[None]
+        folds.append(PerturbationFold(train=(PerturbationInput.concat(parts_x), y), val=None,
+                                      x_test=knock(x[ctrl], held), unit=np.zeros(len(ctrl), dtype=int),
+                                      units=[held], truth=truth, train_cells=used))
     return folds
 
 
@@ -153,7 +194,8 @@ def make_folds(data: PerturbationData, split: str, seed: int = 0) -> list[Pertur
     if SPLITS[split] != data.setup:
         raise UnknownIdError(f"{data.dataset}: split {split!r} needs the {SPLITS[split]!r} set-up; this dataset has "
                              f"{data.setup!r}")
-    return {"heldout_cell_type": _heldout_cell_type, "loko": _loko, "cell_pairs": _cell_pairs}[split](data, seed)
+    return {"heldout_cell_type": _heldout_cell_type, "loko": _loko, "lopo": _lopo,
+            "cell_pairs": _cell_pairs}[split](data, seed)
 
 
 def fold_table(folds: list[PerturbationFold]) -> pd.DataFrame:
