@@ -148,6 +148,7 @@ def test_the_project_study_file_is_valid():
     import os
 
     from grnbench.runner import load_study, stages, validate_ids
+    from grnbench.study import validate_parameters
 
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
     study = load_study(root / "study.yaml")
@@ -155,6 +156,7 @@ def test_the_project_study_file_is_valid():
     try:
         for profile in ("embedded", "full", "smoke", "smoke_real"):
             validate_ids(stages(study, profile, root))
+            validate_parameters(stages(study, profile, root))  # every parameter reaches its notebook
     finally:
         if old is not None:
             os.environ["GRNBENCH_ROOT"] = old
@@ -269,3 +271,19 @@ def test_a_stage_depends_on_earlier_outputs_of_its_own_task_only(project, monkey
     # x's output changed: z (same task) and the task-less board re-run; y (another task) does not
     assert _statuses(report) == [("x", "ran"), ("y", "skipped"), ("z", "ran"), ("board", "ran")]
     assert (project / "results/p/b.txt").read_text() == "3+b"
+
+
+def test_a_parameter_the_notebook_does_not_take_is_an_error():
+    # papermill only warns and runs the notebook with its default (a silently ignored setting)
+    from grnbench.errors import DataValidationError
+    from grnbench.runner import load_study, stages
+    from grnbench.study import validate_parameters
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    study = load_study(root / "study.yaml")
+    [stage] = [s for s in stages(study, "smoke", root) if s.id == "ec_fit_pbmc68k_reduced"]
+    validate_parameters([stage])
+    stage.parameters["model_seed"] = {"genelink": [0]}
+    with pytest.raises(DataValidationError, match=r"stage 'ec_fit_pbmc68k_reduced': parameter\(s\) 'model_seed' are "
+                                                  r"not parameters of 02_fit\.ipynb \(it takes .*model_seeds"):
+        validate_parameters([stage])

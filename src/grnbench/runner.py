@@ -36,7 +36,7 @@ from .engine import STAGE_ENV
 from .errors import DataValidationError, StageFailedError, UnknownIdError, format_names
 from .fingerprint import components_fingerprint, stage_components
 from .results import _atomic_write, git_sha
-from .study import Stage, load_study, profile_cards, stages, validate_ids
+from .study import Stage, load_study, profile_cards, stages, validate_ids, validate_parameters
 
 __all__ = ["Stage", "load_study", "stages", "validate_ids", "run_profile", "build_book", "export_notebooks",
            "RunReport", "stamp_path", "read_stamp", "STAGE_ENV"]
@@ -202,6 +202,7 @@ def run_profile(profile: str, *, force: bool = False, only: list[str] | None = N
     cards = profile_cards(study, profile)
     _use_cards(cards)
     validate_ids(plan)
+    validate_parameters(plan)
     if only:
         unknown = sorted(set(only) - {s.id for s in plan})
         if unknown:

@@ -35,7 +35,7 @@ import yaml
 from . import paths
 from .errors import DataValidationError, UnknownIdError, format_names
 
-__all__ = ["Stage", "load_study", "stages", "validate_ids", "profile_cards"]
+__all__ = ["Stage", "load_study", "stages", "validate_ids", "validate_parameters", "profile_cards"]
 
 _STAGE_KEYS = ("id", "notebook", "output", "parameters", "outputs", "task", "foreach", "use", "reads")
 #: Whole-string parameter values filled from the expanded profile (see :func:`stages`).
@@ -224,6 +224,31 @@ def _as_list(value) -> list:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def validate_parameters(plan: list[Stage]) -> None:
+    """Check that every parameter a stage passes is a parameter of its notebook.
+
+    papermill only warns about a parameter the notebook's ``parameters`` cell lacks, and the
+    notebook then runs with its default: a misspelled or unsupported setting would be silently
+    ignored.
+
+    Raises
+    ------
+    grnbench.errors.DataValidationError
+        Naming the stage, the unknown parameter(s), the notebook and its parameters.
+    """
+    import papermill as pm
+
+    known: dict = {}
+    for stage in plan:
+        path = str(stage.notebook)
+        if path not in known:
+            known[path] = set(pm.inspect_notebook(path))
+        bad = sorted(set(stage.parameters) - known[path])
+        if bad:
+            raise DataValidationError(f"study.yaml stage {stage.id!r}: parameter(s) {format_names(bad)} are not "
+                                      f"parameters of {stage.notebook.name} (it takes {', '.join(sorted(known[path]))})")
 
 
 def validate_ids(plan: list[Stage]) -> None:
