@@ -493,7 +493,7 @@ _QUICK = {"te_fit": {"seeds": [0, 1], "n_boot": 200, "max_targets": 100,
                       "model_params": {"selector_mlp": {"param_grid": {"l1": [0.003, 0.03], "hidden": [[64]]}}}},
           "gi_fit": {"seeds": [0, 1], "ablation_seeds": [], "n_boot": 200, "max_targets": 100},
           "pr_fit": {"seeds": [0], "n_boot": 200, "n_genes": 200,
-                     "model_params": {"perturb_transformer": {"max_epochs": 5}, "scgen": {"epochs": 20}}}}
+                     "model_params": {"perturb_transformer": {"max_epochs": 5}, "scgen": {"max_epochs": 20}}}}
 
 
 def _model_list(project: dict, key: str) -> list:
@@ -593,16 +593,37 @@ def read_summary(results_dir) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+#: Task titles as the book's chapters name them.
+_TITLES = {"target_expression": "target expression", "edge_classification": "edge classification",
+           "cell_type_markers": "cell-type markers", "grn_inference": "GRN inference",
+           "perturbation_response": "perturbation response"}
+
+
 def intro_note(summary: dict) -> str:
-    """Markdown note for the book's intro: which tasks ran on your data, which were skipped and why."""
+    """Markdown note for the book's intro: which tasks ran on your data, which were skipped and why.
+
+    Parameters
+    ----------
+    summary : dict
+        ``own_data.json`` as :func:`read_summary` returns it.
+
+    Returns
+    -------
+    str
+        A MyST ``note`` admonition; option names and reasons are code-formatted so that Markdown
+        keeps them verbatim (``--truth`` stays two hyphens).
+    """
+    def code(text: str) -> str:
+        return re.sub(r"(--[a-z][a-z-]*)", r"`\1`", text)
+
     lines = [f"```{{note}}\nYour data (`{summary['dataset']}`): this book has "
-             f"{', '.join(t.replace('_', ' ') for t in summary['tasks'])}."]
+             f"{', '.join(_TITLES.get(t, t) for t in summary['tasks'])}."]
     if summary["skipped"]:
         lines.append("\nSkipped, because the data cannot support them:\n")
-        lines += [f"- **{t.replace('_', ' ')}**: {why}" for t, why in summary["skipped"].items()]
+        lines += [f"- **{_TITLES.get(t, t)}**: {code(why)}" for t, why in summary["skipped"].items()]
     if summary["notes"]:
         lines.append("")
-        lines += [f"- {n}" for n in summary["notes"]]
+        lines += [f"- {code(n)}" for n in summary["notes"]]
     lines.append("```\n")
     return "\n".join(lines)
 
