@@ -551,3 +551,24 @@ def test_gene_column_missing_or_repeating_names(files, tmp_path):
         check_own_data(path, p, gene_column="symbol")
     with pytest.raises(DataValidationError, match="--gene-column applies to .var, not .raw.var"):
         check_own_data(path, p, gene_column="symbol", layer="raw")
+
+
+def test_quick_settings_name_real_parameters_of_every_model(files):
+    # a misspelled setting would only fail inside a notebook, after earlier stages ran
+    from grnbench.byod import _QUICK
+    from grnbench.registry import get_model
+    from grnbench.study import load_study
+
+    templates = load_study()["templates"]
+    a, p, _, _ = files
+    own = check_own_data(a, p, label_key="cell_type", perturbation_key="condition", control_value="ctrl",
+                         cell_type_key="cell_type")
+    from grnbench.byod import _prepare
+
+    for stage, settings in _QUICK.items():
+        task = templates[stage]["task"]
+        data = _prepare(task, own.dataset, own.prior) if task in own.tasks else None
+        for model, params in settings.get("model_params", {}).items():
+            spec = get_model(model, task)
+            assert data is not None, task
+            spec.build(data, **params)  # raises on an unknown parameter
