@@ -26,6 +26,15 @@ def test_collect_concatenates_parts_sorted(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "metrics.parquet"), table)
 
 
+def test_an_all_digit_commit_stays_text_through_collect_and_parquet(tmp_path):
+    # commit 8661443 is all digits: read as a number it broke the parquet write of every benchmark stage
+    write_table(_part("ridge", 0.4).assign(git_sha="8661443"), tmp_path / "target_expression" / "b" / "metrics.csv")
+    write_table(_part("mean", 0.0).assign(git_sha="0ba6d64"), tmp_path / "target_expression" / "a" / "metrics.csv")
+    table = collect(tmp_path)
+    assert list(table["git_sha"]) == ["0ba6d64", "8661443"]
+    assert pd.read_parquet(tmp_path / "metrics.parquet")["git_sha"].tolist() == ["0ba6d64", "8661443"]
+
+
 def test_failed_write_leaves_the_old_table_and_no_temp_file(tmp_path):
     path = write_table(_part("mean", 0.0), tmp_path / "metrics.csv")
     before = path.read_text()

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .errors import DataValidationError, format_names
 
-__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "validate_results", "write_table", "read_table", "collect", "git_sha",
+__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "TEXT_COLUMNS", "validate_results", "write_table", "read_table", "collect", "git_sha",
            "describe_params", "headline", "split_spread", "AGGREGATE_SEED"]
 
 COLUMNS = ("task", "dataset", "split", "model", "seed", "metric", "value", "ci_low", "ci_high", "n_test",
@@ -128,8 +128,12 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, parquet: bool = Fa
     return path
 
 
+#: Columns read as text whatever their values look like.
+TEXT_COLUMNS = ("task", "dataset", "split", "model", "metric", "params", "git_sha", "unit", "gene", "target", "tf")
+
+
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV table written by :func:`write_table`.
+    """Read a CSV table written by :func:`write_table` (identifier columns :data:`TEXT_COLUMNS` as text).
 
     Raises
     ------
@@ -139,7 +143,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"results table {path} does not exist; run the stage that writes it first")
-    return pd.read_csv(path, keep_default_na=True)
+    # identifiers stay text: a commit such as 8661443 is all digits, and a gene or unit may look like a number
+    return pd.read_csv(path, keep_default_na=True, dtype={c: str for c in TEXT_COLUMNS})
 
 
 def collect(results_dir: str | os.PathLike, parts: Iterable[Path] | None = None) -> pd.DataFrame:

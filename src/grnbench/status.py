@@ -133,7 +133,7 @@ def _output_commits(stage: Stage, results_dir: Path) -> list[str]:
             head = pd.read_csv(path, nrows=0)
             if "git_sha" not in head.columns:
                 continue
-            col = pd.read_csv(path, usecols=["git_sha"])["git_sha"].astype(str)
+            col = pd.read_csv(path, usecols=["git_sha"], dtype={"git_sha": str})["git_sha"].astype(str)
         except (ValueError, pd.errors.ParserError):
             continue
         counts.update(col)
