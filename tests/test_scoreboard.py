@@ -52,3 +52,60 @@ def test_the_summary_names_the_best_neural_model_of_each_row():
                        "beats its control in 1 of 3 dataset/split combinations, is indistinguishable in 1 and worse "
                        "in 1.")
     assert text[1].startswith("- **grn_inference** (epr): the best neural model (`catran` in 1) beats its control in 0")
+
+
+def _head(rows):
+    """Headline rows of edge classification (auroc, higher is better): (dataset, model, value, lo, hi)."""
+    return pd.DataFrame([{"task": "edge_classification", "dataset": d, "split": "reference", "model": m, "seed": 0,
+                          "metric": "auroc", "value": v, "ci_low": lo, "ci_high": hi} for d, m, v, lo, hi in rows])
+
+
+def test_leaderboard_ranks_by_mean_rank_and_counts_ties_with_the_best():
+    from grnbench.report import leaderboard
+
+    head = _head([
+        ("a", "two_tower", 0.80, 0.75, 0.85), ("a", "degree", 0.78, 0.74, 0.82), ("a", "random", 0.50, 0.45, 0.55),
+        ("b", "two_tower", 0.60, 0.58, 0.62), ("b", "degree", 0.70, 0.68, 0.72), ("b", "random", 0.50, 0.48, 0.52),
+        ("c", "two_tower", 0.90, 0.88, 0.92), ("c", "degree", 0.90, 0.80, 0.95), ("c", "random", 0.40, 0.30, 0.60),
+    ])
+    board = leaderboard("edge_classification", head).set_index("model")
+    # ranks by hand: a: 1, 2, 3; b: 2, 1, 3; c: 1.5, 1.5, 3 (equal values share the mean rank)
+    assert board.loc["two_tower", "mean_rank"] == (1 + 2 + 1.5) / 3
+    assert board.loc["degree", "mean_rank"] == (2 + 1 + 1.5) / 3
+    assert board.loc["random", "mean_rank"] == 3
+    # tied with the best: a: degree's CI overlaps; b: two_tower's [0.58, 0.62] misses [0.68, 0.72]; c: both
+    assert board.loc["two_tower", "n_tied_best"] == 3 - 1 and board.loc["degree", "n_tied_best"] == 3
+    assert board.loc["random", "n_tied_best"] == 0
+    assert list(board.sort_values("rank").index) == ["degree", "two_tower", "random"]  # equal mean rank 1.5: more ties
+    assert dict(board["role"]) == {"two_tower": "neural", "degree": "control", "random": "chance"}
+    assert board["n_settings"].tolist() == [3, 3, 3]
+
+
+def test_metric_spread_counts_settings_where_best_and_worst_cis_are_disjoint():
+    from grnbench.report import metric_spread
+
+    head = _head([
+        ("a", "two_tower", 0.80, 0.75, 0.85), ("a", "degree", 0.70, 0.66, 0.74), ("a", "random", 0.50, 0.45, 0.55),
+        ("b", "two_tower", 0.60, 0.55, 0.65), ("b", "degree", 0.62, 0.57, 0.67), ("b", "random", 0.10, 0.05, 0.15),
+    ])
+    spread = metric_spread("edge_classification", head).set_index("metric")
+    # chance controls are left out: a: 0.80 vs 0.70, disjoint CIs; b: 0.62 vs 0.60, overlapping
+    assert spread.loc["auroc", "n_settings"] == 2 and spread.loc["auroc", "separating"] == 1
+    assert abs(spread.loc["auroc", "median_range"] - (0.10 + 0.02) / 2) < 1e-12
+    assert spread.loc["auroc", "share_separating"] == 0.5
+
+
+def test_scoreboard_panels_give_each_task_its_own_scale():
+    from grnbench.plotting import scoreboard_panels
+
+    board = pd.DataFrame([
+        {"task": "grn_inference", "dataset": "d", "split": "all", "metric": "auprc_ratio", "model": "catran",
+         "reference": "genie3", "diff": -30.0, "ci_low": -35.0, "ci_high": -25.0, "verdict": "worse"},
+        {"task": "edge_classification", "dataset": "e", "split": "reference", "metric": "auroc", "model": "two_tower",
+         "reference": "degree", "diff": 0.02, "ci_low": 0.01, "ci_high": 0.03, "verdict": "better"},
+    ])
+    fig = scoreboard_panels(board)
+    main_axes = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.get_title(loc="left").split(" —")[0] for ax in main_axes] == ["GRN inference", "edge classification"]
+    lo, hi = main_axes[1].get_xlim()
+    assert -0.5 < lo and hi < 0.5  # not stretched by the other task's -30

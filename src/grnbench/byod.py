@@ -593,12 +593,6 @@ def read_summary(results_dir) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-#: Task titles as the book's chapters name them.
-_TITLES = {"target_expression": "target expression", "edge_classification": "edge classification",
-           "cell_type_markers": "cell-type markers", "grn_inference": "GRN inference",
-           "perturbation_response": "perturbation response"}
-
-
 def intro_note(summary: dict) -> str:
     """Markdown note for the book's intro: which tasks ran on your data, which were skipped and why.
 
@@ -613,6 +607,8 @@ def intro_note(summary: dict) -> str:
         A MyST ``note`` admonition; option names and reasons are code-formatted so that Markdown
         keeps them verbatim (``--truth`` stays two hyphens).
     """
+    from .report import TASK_TITLES as _TITLES
+
     def code(text: str) -> str:
         return re.sub(r"(--[a-z][a-z-]*)", r"`\1`", text)
 

@@ -7,7 +7,7 @@ dependencies, warnings-level logging, and wide pandas tables.
 
 from __future__ import annotations
 
-__all__ = ["setup"]
+__all__ = ["setup", "show_table"]
 
 
 def setup(max_rows: int | None = None) -> None:
@@ -31,3 +31,28 @@ def setup(max_rows: int | None = None) -> None:
     pd.set_option("display.max_colwidth", 80)
     if max_rows:
         pd.set_option("display.max_rows", max_rows)
+
+
+def show_table(frame, page_length: int = 10) -> None:
+    """Display a DataFrame as a sortable, searchable table that works in the static book.
+
+    Uses itables in offline mode: the DataTables JavaScript is embedded in the notebook the
+    first time (no network when the book is read).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table (its index is shown as columns).
+    page_length : int
+        Rows per page.
+    """
+    import itables
+
+    global _ITABLES_READY
+    if not _ITABLES_READY:
+        itables.init_notebook_mode(all_interactive=False, connected=False)
+        _ITABLES_READY = True
+    itables.show(frame, pageLength=page_length, classes="display compact")
+
+
+_ITABLES_READY = False

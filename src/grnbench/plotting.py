@@ -13,7 +13,7 @@ import seaborn as sns
 
 __all__ = ["metric_intervals", "per_gene_distribution", "observed_vs_predicted", "shap_importance", "fit_times",
            "residual_distribution", "lembas_history", "save_figure", "metric_vs_k", "masking_curves", "marker_dotplot",
-           "learning_curve", "training_curves", "verdict_grid", "scoreboard"]
+           "learning_curve", "training_curves", "verdict_grid", "scoreboard_panels"]
 
 
 def save_figure(fig, path) -> None:
@@ -449,25 +449,60 @@ def verdict_grid(paired: pd.DataFrame, metric: str, *, maximize: bool = True, ti
     return fig
 
 
-def scoreboard(board: pd.DataFrame):
-    """Cross-task scoreboard: best neural model minus best control per task, dataset and split, with CIs.
+#: Verdict colours of the scoreboard figures (colour-blind-safe blue/orange, grey for no difference).
+VERDICT_COLORS = {"better": "#1f77b4", "worse": "#d95f02", "no difference": "#8c8c8c"}
+
+
+def scoreboard_panels(board: pd.DataFrame, *, width: float = 7.0):
+    """The answer at a glance: one panel per task, each on its own scale.
+
+    Each row is a dataset and split; the point is the paired difference (best neural model, seed
+    or published, minus the best control) on the task's primary metric with its 95% bootstrap CI,
+    coloured by the verdict (better / no difference / worse: the CI excludes 0 or not). The model
+    that was the best neural one is named on the right. Panels share nothing, so a task whose
+    metric varies on another scale (e.g. GRN inference's AUPRC ratio) does not flatten the others.
 
     Parameters
     ----------
     board : pandas.DataFrame
-        ``task, dataset, split, metric, diff, ci_low, ci_high, verdict`` (one row each).
+        :func:`grnbench.report.scoreboard` rows: ``task, dataset, split, metric, model, reference,
+        diff, ci_low, ci_high, verdict``.
+    width : float
+        Figure width in inches (7 fits the book's text column).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    board = board.reset_index(drop=True)
-    labels = [f"{t} · {d} · {s}" for t, d, s in zip(board["task"], board["dataset"], board["split"])]
-    colors = board["verdict"].map({"better": "tab:blue", "worse": "tab:red"}).fillna("grey")
-    fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.28 * len(board)))
-    y = np.arange(len(board))[::-1]
-    ax.errorbar(board["diff"], y, xerr=[board["diff"] - board["ci_low"], board["ci_high"] - board["diff"]], fmt="none",
-                ecolor=colors, elinewidth=1.5)
-    ax.scatter(board["diff"], y, c=colors, zorder=3, s=18)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y)
-    ax.set_yticklabels([f"{lab} ({m})" for lab, m in zip(labels, board["metric"])], fontsize=7)
-    ax.set_xlabel("best neural model − best control (paired 95% CI)")
+    from matplotlib.lines import Line2D
+
+    from .report import TASK_TITLES
+
+    tasks = list(dict.fromkeys(board["task"]))
+    sizes = [int((board["task"] == t).sum()) for t in tasks]
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(width, 0.9 * len(tasks) + 0.2 * sum(sizes)),
+                             gridspec_kw={"height_ratios": [max(n, 1) + 2 for n in sizes]}, squeeze=False)
+    for ax, task in zip(axes[:, 0], tasks):
+        g = board[board["task"] == task].reset_index(drop=True)
+        y = np.arange(len(g))[::-1]
+        colors = g["verdict"].map(VERDICT_COLORS).fillna("#8c8c8c")
+        ax.errorbar(g["diff"], y, xerr=[g["diff"] - g["ci_low"], g["ci_high"] - g["diff"]], fmt="none",
+                    ecolor=list(colors), elinewidth=1.6)
+        ax.scatter(g["diff"], y, c=list(colors), s=16, zorder=3)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels([f"{d} · {s}" for d, s in zip(g["dataset"], g["split"])], fontsize=7)
+        ax.set_ylim(-0.7, len(g) - 0.3)
+        right = ax.twinx()
+        right.set_ylim(ax.get_ylim())
+        right.set_yticks(y)
+        right.set_yticklabels(g["model"], fontsize=6, color="#555555")
+        right.tick_params(length=0)
+        ax.set_title(f"{TASK_TITLES.get(task, task)} — Δ{g['metric'].iloc[0]} (best neural − best control)",
+                     fontsize=8, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", lw=0.3, alpha=0.5)
+    handles = [Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLORS.items()]
+    axes[0, 0].legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.12), ncol=3, frameon=False)
     fig.tight_layout()
     return fig

@@ -7,9 +7,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import UnknownIdError
+
+#: Task titles as the book's chapters name them.
+TASK_TITLES = {"target_expression": "target expression", "edge_classification": "edge classification",
+               "cell_type_markers": "cell-type markers", "grn_inference": "GRN inference",
+               "perturbation_response": "perturbation response"}
+
 __all__ = ["RichText", "fmt_interval", "load_tables", "interval_table", "seed_spread", "scoreboard",
            "scoreboard_text", "verdict_rows", "split_agreement", "neural_vs_control", "neural_vs_control_text",
-           "best_neural_block", "BOARD_COLUMNS"]
+           "best_neural_block", "BOARD_COLUMNS",
+           "leaderboard", "metric_spread", "leaderboards", "LEADERBOARD_COLUMNS", "SPREAD_COLUMNS", "TASK_TITLES"]
 
 
 class RichText:
@@ -328,3 +336,153 @@ def scoreboard_text(board: pd.DataFrame) -> str:
                      f"{counts.get('better', 0)} of {n} dataset/split combinations, is indistinguishable in "
                      f"{counts.get('no difference', 0)} and worse in {counts.get('worse', 0)}.")
     return "\n".join(lines)
+
+
+LEADERBOARD_COLUMNS = ["task", "rank", "model", "role", "mean_rank", "n_settings", "n_tied_best", "n_best",
+                       "mean_value", "metric"]
+
+
+def _settings(head: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Headline rows of ``metric``, one per dataset, split and model (rankings: the smallest k)."""
+    h = head[head["metric"] == metric]
+    if "k" in h.columns and h["k"].notna().any():
+        h = h[h["k"] == h.groupby(["dataset", "split"])["k"].transform("min")]
+    return h.drop_duplicates(["dataset", "split", "model"])
+
+
+def leaderboard(task_id: str, head: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
+    """Every model of a task ranked by its mean rank over the task's datasets and splits.
+
+    Per dataset and split (a *setting*), models are ranked on the headline value of ``metric``
+    (1 = best; equal values share the mean rank). A model is **tied with the best** in a setting
+    when its 95% CI overlaps the best model's CI there (the test's resampling, see the methods
+    page); ``n_best`` counts the settings where it is the best itself. The table is sorted by mean
+    rank, then by ``n_tied_best`` (descending), and ``rank`` is its 1-based position. Mean ranks
+    over settings are the rank aggregation of benchmark suites such as geneRNIB and
+    scPerturBench (Wei et al. 2025).
+
+    Parameters
+    ----------
+    task_id : str
+    head : pandas.DataFrame
+        Headline metrics of the task (:func:`grnbench.results.headline`), several datasets/splits.
+    metric : str, optional
+        Default: the task's primary metric.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`LEADERBOARD_COLUMNS`; ``role`` is ``neural`` (seed or published model),
+        ``control`` or ``chance``; ``n_settings`` counts the settings a model ran in (a model
+        missing from some settings is ranked over the ones it ran in). Empty without rows.
+    """
+    from .registry import get_metric, get_model
+    from .tasks import get_task
+
+    metric = metric or get_task(task_id).primary_metric
+    maximize = get_metric(metric, task_id).maximize
+    h = _settings(head, metric)
+    if h.empty:
+        return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+    parts = []
+    for _, g in h.groupby(["dataset", "split"], sort=False):
+        g = g.assign(rank=g["value"].rank(ascending=not maximize, method="average"))
+        best = g.sort_values("value", ascending=not maximize).iloc[0]
+        lo, hi = g["ci_low"].fillna(g["value"]), g["ci_high"].fillna(g["value"])
+        blo = best["ci_low"] if pd.notna(best["ci_low"]) else best["value"]
+        bhi = best["ci_high"] if pd.notna(best["ci_high"]) else best["value"]
+        parts.append(g.assign(tied=(lo <= bhi) & (hi >= blo), is_best=g["model"] == best["model"]))
+    ranked = pd.concat(parts, ignore_index=True)
+    out = ranked.groupby("model", sort=False).agg(mean_rank=("rank", "mean"), n_settings=("rank", "size"),
+                                                  n_tied_best=("tied", "sum"), n_best=("is_best", "sum"),
+                                                  mean_value=("value", "mean")).reset_index()
+
+    def role(m: str) -> str:
+        spec = get_model(m, task_id)
+        return "chance" if spec.chance else "control" if spec.is_baseline else "neural"
+
+    out["role"] = out["model"].map(role)
+    out = out.sort_values(["mean_rank", "n_tied_best"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    out["task"], out["metric"] = task_id, metric
+    out[["n_tied_best", "n_best"]] = out[["n_tied_best", "n_best"]].astype(int)
+    return out[LEADERBOARD_COLUMNS]
+
+
+SPREAD_COLUMNS = ["task", "metric", "n_settings", "median_range", "separating", "share_separating"]
+
+
+def metric_spread(task_id: str, head: pd.DataFrame) -> pd.DataFrame:
+    """Which metrics separate a task's models at all.
+
+    For every metric, per dataset and split: the range of the models' headline values (best minus
+    worst, chance controls excluded) and whether the best and the worst model's 95% CIs are
+    disjoint (the metric *separates* them there). geneRNIB keeps a metric only where methods
+    differ on it; a metric that separates the models in few settings says little.
+
+    Parameters
+    ----------
+    task_id : str
+    head : pandas.DataFrame
+        Headline metrics of the task (:func:`grnbench.results.headline`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SPREAD_COLUMNS`, sorted by ``share_separating`` (descending).
+    """
+    from .registry import get_metric, get_model
+
+    rows = []
+    for metric, hm in head.groupby("metric", sort=True):
+        try:
+            maximize = get_metric(metric, task_id).maximize
+        except UnknownIdError:  # a metric no longer registered for the task (an old table)
+            continue
+        h = _settings(hm, metric)
+        h = h[[not get_model(m, task_id).chance for m in h["model"]]]
+        ranges, sep = [], []
+        for _, g in h.groupby(["dataset", "split"], sort=False):
+            if len(g) < 2 or g["value"].isna().all():
+                continue
+            g = g.sort_values("value", ascending=not maximize)
+            top, bottom = g.iloc[0], g.iloc[-1]
+            ranges.append(float(top["value"] - bottom["value"]) * (1 if maximize else -1))
+            lo_t, hi_b = top["ci_low"], bottom["ci_high"]
+            hi_t, lo_b = top["ci_high"], bottom["ci_low"]
+            sep.append(bool(pd.notna(lo_t) and pd.notna(hi_b) and (lo_t > hi_b or lo_b > hi_t)))
+        if ranges:
+            rows.append({"task": task_id, "metric": metric, "n_settings": len(ranges),
+                         "median_range": float(np.median(ranges)), "separating": int(sum(sep)),
+                         "share_separating": float(np.mean(sep))})
+    out = pd.DataFrame(rows, columns=SPREAD_COLUMNS)
+    return out.sort_values(["share_separating", "median_range"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def leaderboards(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leaderboard and metric spread of every task with results (see :func:`leaderboard`, :func:`metric_spread`).
+
+    Reads every ``<results_dir>/<task>/<dataset>/metrics.csv`` (the datasets of a task together).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        Columns :data:`LEADERBOARD_COLUMNS` and :data:`SPREAD_COLUMNS`, all tasks.
+    """
+    from . import paths
+    from .results import headline, read_table
+    from .tasks import TASKS
+
+    root = paths.resolve(results_dir)
+    boards, spreads = [], []
+    for task_id in TASKS:
+        parts = [read_table(p) for p in sorted(paths.task_dir(root, task_id).glob("*/metrics.csv"))]
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            continue
+        head = headline(pd.concat(parts, ignore_index=True))
+        boards.append(leaderboard(task_id, head))
+        spreads.append(metric_spread(task_id, head))
+    cat = (lambda xs, cols: pd.concat([x for x in xs if len(x)], ignore_index=True) if any(len(x) for x in xs)
+           else pd.DataFrame(columns=cols))
+    return cat(boards, LEADERBOARD_COLUMNS), cat(spreads, SPREAD_COLUMNS)
