@@ -9,7 +9,7 @@ import pytest
 
 from grnbench import engine
 from grnbench.errors import DataValidationError, GeneMismatchError, UnknownIdError
-from grnbench.metrics.perturbation import de_score, per_unit, weighted_mean
+from grnbench.metrics.perturbation import de_score, noise_ceiling, per_unit, split_half_delta, weighted_mean
 from grnbench.registry import metric_ids, model_ids
 from grnbench.tasks import get_task
 from grnbench.tasks.perturbation_response import PerturbationInput, prepare
@@ -157,6 +157,98 @@ def test_loko_and_cell_pairs_invariants():
     assert np.allclose(f.x_test.pert[mask], (obs_final - x0)[mask])
     with pytest.raises(UnknownIdError, match="set-up"):
         make_folds(pairs, "loko")
+
+
+# -- noise ceiling -------------------------------------------------------------------------
+def test_split_half_delta_on_hand_made_cells():
+    # identical perturbed cells and identical controls: every half shows the same change, r = 1
+    final = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    initial = np.zeros((2, 3))
+    assert np.allclose(split_half_delta(final, initial, n_splits=5, seed=0), 1.0)
+    # two cells each: the halves are single cells; change A = (1, 0, 0) - 0, change B = (0, 1, 0) - 0
+    final = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    r = split_half_delta(final, np.zeros((2, 3)), n_splits=4, seed=1)
+    assert np.allclose(r, -0.5)  # corr((1,0,0), (0,1,0)) = -0.5 by hand, whichever cell is A
+    # a constant change over genes has no correlation and scores 0
+    assert np.allclose(split_half_delta(np.ones((4, 3)), np.zeros((4, 3)), n_splits=3), 0.0)
+    a = split_half_delta(np.random.default_rng(0).normal(size=(9, 6)), np.zeros((5, 6)), n_splits=7, seed=[3, 1])
+    b = split_half_delta(np.random.default_rng(0).normal(size=(9, 6)), np.zeros((5, 6)), n_splits=7, seed=[3, 1])
+    assert a.shape == (7,) and np.array_equal(a, b)
+
+
+def test_noise_ceiling_hand_values():
+    # Spearman-Brown: rho = 2r / (1 + r); ceiling = sqrt(rho)
+    assert noise_ceiling(1.0) == pytest.approx(1.0)
+    assert noise_ceiling(0.5) == pytest.approx(np.sqrt(2 / 3))
+    assert noise_ceiling(0.0) == 0.0 and noise_ceiling(-0.3) == 0.0
+
+
+def test_noise_ceiling_is_what_a_perfect_prediction_scores():
+    """Simulated cells: a perfect prediction's pearson_delta against the noisy observed change matches the
+    ceiling estimated from split halves (in expectation; 200 simulations)."""
+    rng = np.random.default_rng(0)
+    perfect, ceiling, raw = [], [], []
+    for _ in range(200):
+        delta = rng.normal(size=200)
+        ctrl_mean = rng.normal(size=200)
+        final = ctrl_mean + delta + rng.normal(scale=6.0, size=(40, 200))
+        initial = ctrl_mean + rng.normal(scale=6.0, size=(60, 200))
+        truth = np.stack([final.mean(0), initial.mean(0)])[None]
+        perfect.append(per_unit(truth, (initial.mean(0) + delta)[None])["pearson_delta"][0])
+        r = split_half_delta(final, initial, n_splits=10, seed=1).mean()
+        raw.append(r)
+        ceiling.append(noise_ceiling(r))
+    assert 0.5 < np.mean(perfect) < 0.9  # the noise matters at this level
+    assert np.mean(ceiling) == pytest.approx(np.mean(perfect), abs=0.02)
+    assert np.mean(raw) < np.mean(perfect) - 0.1  # the raw split-half r understates it (half the cells)
+
+
+def test_split_half_delta_bad_input():
+    with pytest.raises(DataValidationError, match="at least 2 perturbed"):
+        split_half_delta(np.ones((1, 3)), np.ones((4, 3)))
+    with pytest.raises(DataValidationError, match="same genes"):
+        split_half_delta(np.ones((3, 3)), np.ones((4, 2)))
+    with pytest.raises(DataValidationError, match="NaN"):
+        split_half_delta(np.array([[1.0, np.nan], [1.0, 2.0]]), np.ones((2, 2)))
+
+
+def test_ceilings_table_covers_units_with_replicate_cells_only():
+    data = prepare("kang_like", adata=kang_like(), n_genes=None)
+    folds = make_folds(data, "heldout_cell_type", seed=0)
+    obs = data.obs
+    for f in folds:
+        stim, ctrl = f.replicates
+        held = (obs["cell_type"] == f.units[0]).to_numpy()
+        assert np.array_equal(stim, data.expression.to_numpy()[held & (obs["condition"] == "stimulated").to_numpy()])
+        assert np.array_equal(ctrl, data.expression.to_numpy()[held & (obs["condition"] == "control").to_numpy()])
+    out = engine.run(get_task(TASK), data, models=["no_change", "additive"], splits=["heldout_cell_type"], seeds=[0],
+                     n_boot=20)
+    c = out.tables["ceilings"]
+    assert c["unit"].tolist() == ["A", "B", "C"] and (c["split"] == "heldout_cell_type").all()
+    first = split_half_delta(*folds[0].replicates, n_splits=20, seed=[0, 0])
+    assert c["split_half_r"].iloc[0] == pytest.approx(first.mean())
+    assert c["ceiling"].iloc[0] == pytest.approx(float(noise_ceiling(first.mean())))
+    # a knockout profile is one sample: no ceiling
+    d4 = prepare("dream_like", adata=dream_like())
+    assert all(f.replicates is None for f in make_folds(d4, "loko"))
+    out = engine.run(get_task(TASK), d4, models=["no_change"], splits=["loko"], seeds=[0], n_boot=10)
+    assert "ceilings" not in out.tables or not len(out.tables["ceilings"])
+
+
+def test_ceiling_table_puts_models_beside_the_ceiling(tmp_path):
+    from grnbench.tasks.perturbation_response import report
+
+    data = prepare("kang_like", adata=kang_like(), n_genes=None)
+    out = engine.run(get_task(TASK), data, models=["no_change", "additive"], splits=["heldout_cell_type"], seeds=[0],
+                     n_boot=20)
+    engine.save(out, tmp_path / "perturbation_response" / "kang_like")
+    res = report.load_results(tmp_path, ["kang_like"])
+    by = report.ceilings_by_dataset(res)
+    assert by["units"].tolist() == [3]
+    assert by["ceiling"].iloc[0] == pytest.approx(out.tables["ceilings"]["ceiling"].mean())
+    t = report.ceiling_table(res)
+    assert list(t.columns[:2]) == ["split-half r", "ceiling"] and {"no_change", "additive"} <= set(t.columns)
+    assert t.loc[("kang_like", "heldout_cell_type"), "no_change"] == 0.0
 
 
 # -- models --------------------------------------------------------------------------------

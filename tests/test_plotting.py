@@ -101,3 +101,16 @@ def test_no_outlier_no_clipping():
     _, mesh = _mesh(fig)
     assert mesh.norm.vmax == pytest.approx(0.19)
     assert "clipped" not in fig.axes[0].get_title()
+
+
+def test_metric_intervals_draws_the_noise_ceiling_in_its_dataset_panel_only():
+    from grnbench.plotting import metric_intervals
+
+    head = pd.DataFrame([{"dataset": d, "split": "s", "model": m, "metric": "pearson_delta", "value": v,
+                          "ci_low": v - 0.1, "ci_high": v + 0.1}
+                         for d in ("kang", "d4") for m, v in (("ridge", 0.5), ("scgen", 0.3))])
+    fig = metric_intervals(head, "pearson_delta", xlim=(-0.5, 1.0), ceilings={"kang": 0.83})
+    dashed = [[line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"] for ax in fig.axes[:2]]
+    assert dashed == [[0.83], []]
+    labels = fig.axes[1].get_legend().get_texts()
+    assert "noise ceiling" in [t.get_text() for t in labels]

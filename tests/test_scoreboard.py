@@ -109,3 +109,40 @@ def test_scoreboard_panels_give_each_task_its_own_scale():
     assert [ax.get_title(loc="left").split(" —")[0] for ax in main_axes] == ["GRN inference", "edge classification"]
     lo, hi = main_axes[1].get_xlim()
     assert -0.5 < lo and hi < 0.5  # not stretched by the other task's -30
+
+
+def test_noise_ceilings_join_the_ceiling_with_the_best_model_and_say_why_where_none(tmp_path):
+    from grnbench.report import NO_CEILING, noise_ceilings
+
+    def head(ds, split, values):
+        return pd.DataFrame([{"dataset": ds, "split": split, "split_seed": 0, "model": m, "seed": 0,
+                              "metric": "pearson_delta", "value": v, "ci_low": v - 0.1, "ci_high": v + 0.1}
+                             for m, v in values.items()])
+
+    kang = tmp_path / "perturbation_response" / "kang"
+    kang.mkdir(parents=True)
+    head("kang", "heldout_cell_type", {"ridge": 0.6, "scgen": 0.5}).to_csv(kang / "metrics.csv", index=False)
+    pd.DataFrame({"dataset": "kang", "split": "heldout_cell_type", "unit": ["A", "B"], "n_perturbed": 10,
+                  "n_control": 12, "split_half_r": [0.5, 0.7], "split_half_sd": 0.01,
+                  "ceiling": [0.7, 0.9]}).to_csv(kang / "ceilings.csv", index=False)
+    d4 = tmp_path / "perturbation_response" / "d4"
+    d4.mkdir()
+    head("d4", "loko", {"ridge": 0.2, "no_change": 0.0}).to_csv(d4 / "metrics.csv", index=False)
+    c = noise_ceilings(tmp_path).set_index("dataset")
+    assert c.loc["kang", "units"] == 2 and c.loc["kang", "ceiling"] == 0.8  # mean over units
+    assert c.loc["kang", "best_model"] == "ridge" and abs(c.loc["kang", "share_of_ceiling"] - 0.6 / 0.8) < 1e-12
+    assert c.loc["d4", "units"] == 0 and pd.isna(c.loc["d4", "ceiling"])
+    assert c.loc["d4", "note"] == NO_CEILING["perturbation_response"] and c.loc["d4", "best_model"] == "ridge"
+
+
+def test_ceiling_text_names_the_share_of_the_ceiling_or_says_there_is_none():
+    from grnbench.report import CEILING_SUMMARY_COLUMNS, ceiling_text
+
+    rows = pd.DataFrame([["perturbation_response", "kang", "heldout_cell_type", "pearson_delta", 7, 0.9, 0.8, "ridge",
+                          0.6, 0.75, "split-half ceiling"],
+                         ["target_expression", "hhep", "random", "r2_flat", 0, None, None, "ridge", 0.4, None, "none"]],
+                        columns=list(CEILING_SUMMARY_COLUMNS))
+    assert ceiling_text(rows) == ("- **perturbation response**, `kang` (heldout_cell_type): ceiling 0.800 on pearson_delta "
+                                  "(split-half r 0.900, 7 held-out units); the best model, `ridge`, reaches 0.600, 75% "
+                                  "of it.")
+    assert ceiling_text(rows.iloc[1:]).startswith("No dataset and split of this profile has a noise ceiling")

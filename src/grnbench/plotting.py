@@ -26,7 +26,7 @@ def save_figure(fig, path) -> None:
     _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png"))
 
 
-def metric_intervals(table: pd.DataFrame, metric: str, *, xlim=(-1.0, 1.0), order=None):
+def metric_intervals(table: pd.DataFrame, metric: str, *, xlim=(-1.0, 1.0), order=None, ceilings=None):
     """Point estimates with 95% CIs, one panel per dataset, splits side by side.
 
     Parameters
@@ -39,7 +39,16 @@ def metric_intervals(table: pd.DataFrame, metric: str, *, xlim=(-1.0, 1.0), orde
         Axis range; values outside are drawn at the edge with a triangle and their value.
     order : list of str, optional
         Model order (top to bottom).
+    ceilings : dict of str -> float, optional
+        Dataset -> a noise ceiling of ``metric`` (e.g.
+        :func:`grnbench.tasks.perturbation_response.report.ceilings_by_dataset`), drawn as a dashed
+        vertical line in that dataset's panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
+    ceilings = ceilings or {}
     df = table[table["metric"] == metric]
     datasets = list(dict.fromkeys(df["dataset"]))
     splits = list(dict.fromkeys(df["split"]))
@@ -65,12 +74,19 @@ def metric_intervals(table: pd.DataFrame, metric: str, *, xlim=(-1.0, 1.0), orde
                                 xytext=(4, -3), fontsize=7, color=palette[split])
                     ax.plot(np.clip(v, lo_lim, hi_lim), yy, marker="<" if v < lo_lim else ">", color=palette[split])
         ax.axvline(0, color="grey", lw=0.8, ls=":")
+        if ds in ceilings and np.isfinite(ceilings[ds]):
+            ax.axvline(ceilings[ds], color="black", lw=1.0, ls="--", label="noise ceiling")
         ax.set_xlim(lo_lim - 0.05 * (hi_lim - lo_lim), hi_lim + 0.05 * (hi_lim - lo_lim))
         ax.set_yticks(range(len(order)), order)
         ax.invert_yaxis()
         ax.set_title(ds)
         ax.set_xlabel(f"{metric} (95% CI)")
-    axes[0][-1].legend(title="split", loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    handles = {}
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    axes[0][-1].legend(handles.values(), handles.keys(), title="split", loc="center left", bbox_to_anchor=(1.02, 0.5),
+                       fontsize=8)
     fig.tight_layout()
     return fig
 

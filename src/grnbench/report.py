@@ -17,7 +17,23 @@ TASK_TITLES = {"target_expression": "target expression", "edge_classification": 
 __all__ = ["RichText", "fmt_interval", "load_tables", "interval_table", "seed_spread", "scoreboard",
            "scoreboard_text", "verdict_rows", "split_agreement", "neural_vs_control", "neural_vs_control_text",
            "best_neural_block", "BOARD_COLUMNS",
-           "leaderboard", "metric_spread", "leaderboards", "LEADERBOARD_COLUMNS", "SPREAD_COLUMNS", "TASK_TITLES"]
+           "leaderboard", "metric_spread", "leaderboards", "LEADERBOARD_COLUMNS", "SPREAD_COLUMNS", "TASK_TITLES",
+           "noise_ceilings", "ceiling_text", "CEILING_SUMMARY_COLUMNS", "NO_CEILING"]
+
+#: Why a task has no noise ceiling on the primary metric. A task with one writes ``ceilings.csv``
+#: (``dataset, split, unit, split_half_r, ceiling``) beside its ``metrics.csv``.
+NO_CEILING = {
+    "target_expression": ("none available: the datasets are single-cell profiles, one library per cell and no "
+                          "technical replicates, so technical noise cannot be told apart from cell-to-cell variation"),
+    "edge_classification": "not defined: the labels are a curated network, not a repeated measurement",
+    "grn_inference": "not defined: the reference is a curated or simulated network, not a repeated measurement",
+    "cell_type_markers": "not defined: the labels are curated cell-type annotations, not a repeated measurement",
+    "perturbation_response": ("none in this dataset's tables: only held-out units with replicate cells (a cell type, a "
+                              "perturbation) have one; knockout profiles and cell pairs are single samples"),
+}
+#: Columns of :func:`noise_ceilings`.
+CEILING_SUMMARY_COLUMNS = ("task", "dataset", "split", "metric", "units", "split_half_r", "ceiling", "best_model",
+                           "best_value", "share_of_ceiling", "note")
 
 
 class RichText:
@@ -486,3 +502,77 @@ def leaderboards(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     cat = (lambda xs, cols: pd.concat([x for x in xs if len(x)], ignore_index=True) if any(len(x) for x in xs)
            else pd.DataFrame(columns=cols))
     return cat(boards, LEADERBOARD_COLUMNS), cat(spreads, SPREAD_COLUMNS)
+
+
+def noise_ceilings(results_dir: str | Path) -> pd.DataFrame:
+    """Per task, dataset and split with results: the noise ceiling of the primary metric and the best model.
+
+    Reads every ``<results_dir>/<task>/<dataset>/metrics.csv`` and, where a fit stage wrote one,
+    ``ceilings.csv`` (today: perturbation response's split-half ceiling of ``pearson_delta``,
+    :func:`grnbench.metrics.perturbation.split_half_delta` and
+    :func:`~grnbench.metrics.perturbation.noise_ceiling`, averaged over held-out units).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CEILING_SUMMARY_COLUMNS`. ``best_model``/``best_value``: the model with the
+        best headline value of the primary metric (first split seed, seed-averaged);
+        ``share_of_ceiling`` = ``best_value / ceiling``. Settings without a ceiling have NaN there
+        and the reason in ``note`` (:data:`NO_CEILING`).
+    """
+    from . import paths
+    from .registry import get_metric
+    from .results import headline, read_table
+    from .tasks import TASKS, get_task
+
+    root = paths.resolve(results_dir)
+    rows = []
+    for task_id in TASKS:
+        metric = get_task(task_id).primary_metric
+        maximize = get_metric(metric, task_id).maximize
+        for part in sorted(paths.task_dir(root, task_id).glob("*/metrics.csv")):
+            head = _settings(headline(read_table(part)), metric)  # rankings: the smallest k, as the leaderboard
+            ceil_path = part.with_name("ceilings.csv")
+            ceil = read_table(ceil_path) if ceil_path.is_file() else pd.DataFrame(columns=["dataset", "split"])
+            for (ds, split), sub in head.groupby(["dataset", "split"], sort=False):
+                sub = sub.dropna(subset=["value"])
+                best = sub.loc[sub["value"].idxmax() if maximize else sub["value"].idxmin()] if len(sub) else None
+                c = ceil[(ceil["dataset"] == ds) & (ceil["split"] == split)]
+                row = {"task": task_id, "dataset": ds, "split": split, "metric": metric, "units": len(c),
+                       "split_half_r": c["split_half_r"].mean() if len(c) else np.nan,
+                       "ceiling": c["ceiling"].mean() if len(c) else np.nan,
+                       "best_model": best["model"] if best is not None else None,
+                       "best_value": float(best["value"]) if best is not None else np.nan}
+                row["share_of_ceiling"] = (row["best_value"] / row["ceiling"] if len(c) and row["ceiling"] > 0
+                                           else np.nan)
+                row["note"] = "split-half ceiling" if len(c) else NO_CEILING.get(task_id, "none available")
+                rows.append(row)
+    return pd.DataFrame(rows, columns=list(CEILING_SUMMARY_COLUMNS))
+
+
+def ceiling_text(ceilings: pd.DataFrame) -> str:
+    """Markdown lines for the settings with a noise ceiling (:func:`noise_ceilings`), or why there are none.
+
+    Parameters
+    ----------
+    ceilings : pandas.DataFrame
+        Columns :data:`CEILING_SUMMARY_COLUMNS`.
+
+    Returns
+    -------
+    str
+        One bullet per setting with a ceiling: the ceiling, the split-half r, the number of held-out
+        units and the best model's value as a share of the ceiling.
+    """
+    have = ceilings[ceilings["ceiling"].notna()] if len(ceilings) else ceilings
+    if not len(have):
+        return ("No dataset and split of this profile has a noise ceiling: no held-out unit here is a mean over "
+                "replicate cells.")
+    lines = []
+    for r in have.itertuples():
+        line = (f"- **{TASK_TITLES.get(r.task, r.task)}**, `{r.dataset}` ({r.split}): ceiling {r.ceiling:.3f} on "
+                f"{r.metric} (split-half r {r.split_half_r:.3f}, {int(r.units)} held-out units)")
+        if r.best_model is not None and np.isfinite(r.share_of_ceiling):
+            line += f"; the best model, `{r.best_model}`, reaches {r.best_value:.3f}, {100 * r.share_of_ceiling:.0f}% of it"
+        lines.append(line + ".")
+    return "\n".join(lines)

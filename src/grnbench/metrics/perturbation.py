@@ -29,6 +29,15 @@ change.
 
 The statistic over units is the weighted mean of the per-unit values (bootstrap weights count how
 often a unit was drawn).
+
+Noise ceiling (:func:`split_half_delta`, :func:`noise_ceiling`): how well the held-out cells
+predict themselves. Two random halves of the held-out perturbed cells, each with its own random
+half of the control cells, give two observed changes; their Pearson r over genes is the split-half
+``pearson_delta`` (the split-half noise ceiling of perturbation benchmarks such as the Virtual Cell
+Challenge; Roohani et al. 2025, Cell, github.com/ArcInstitute/cell-eval). Each half
+has half the cells, so the Spearman-Brown formula (Spearman 1910; Brown 1910) turns it into the
+reliability of the whole held-out set, and a prediction equal to the true mean change would score
+its square root in expectation (the standard noise ceiling of a correlation with a noisy truth).
 """
 
 from __future__ import annotations
@@ -39,7 +48,8 @@ import numpy as np
 
 from ..errors import DataValidationError
 
-__all__ = ["METRICS", "per_unit", "weighted_mean", "de_score", "N_DE", "N_DE_DELTA"]
+__all__ = ["METRICS", "per_unit", "weighted_mean", "de_score", "split_half_delta", "noise_ceiling", "N_DE",
+           "N_DE_DELTA"]
 
 #: Metric ids, in table order.
 METRICS = ("mse", "pearson", "mse_de", "pearson_de", "pearson_delta", "r2_mean", "pearson_delta_de100",
@@ -167,3 +177,75 @@ def weighted_mean(values: np.ndarray, weights=None) -> np.ndarray:
     w = np.ones((1, len(values))) if weights is None else np.atleast_2d(np.asarray(weights, dtype=float))
     tot = w.sum(axis=1)
     return np.where(tot > 0, w @ values / np.where(tot > 0, tot, 1), np.nan)
+
+
+def split_half_delta(final: np.ndarray, initial: np.ndarray, *, n_splits: int = 20, seed=0) -> np.ndarray:
+    """Split-half ``pearson_delta`` of one held-out unit: how well half of its cells predict the other half.
+
+    For each of ``n_splits`` random splits, the perturbed cells are split into halves A and B and the
+    control cells into halves C and D (sizes differ by at most one); the value is the Pearson r over
+    genes of ``mean(A) - mean(C)`` and ``mean(B) - mean(D)``. The controls are split too because the
+    observed change of the truth carries the control cells' sampling noise as well (split-half noise
+    ceilings as in the Virtual Cell Challenge; Roohani et al. 2025, Cell).
+
+    Parameters
+    ----------
+    final : ndarray, shape (n_perturbed, n_genes)
+        The unit's perturbed cells (e.g. log1p CP10k); at least 2.
+    initial : ndarray, shape (n_control, n_genes)
+        Its control cells on the same scale; at least 2.
+    n_splits : int
+        Number of random splits.
+    seed : int or sequence of int
+        Seed of :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    ndarray of shape (n_splits,)
+        The split-half r of each split (0 where a half's change is constant over genes).
+
+    Raises
+    ------
+    grnbench.errors.DataValidationError
+        With fewer than 2 perturbed or control cells, different gene counts, or non-finite values.
+    """
+    final = np.asarray(final, dtype=np.float64)
+    initial = np.asarray(initial, dtype=np.float64)
+    if final.ndim != 2 or initial.ndim != 2 or final.shape[1] != initial.shape[1]:
+        raise DataValidationError(f"split-half ceiling: perturbed cells {final.shape} and controls {initial.shape} "
+                                  "need the same genes")
+    if len(final) < 2 or len(initial) < 2:
+        raise DataValidationError(f"split-half ceiling: needs at least 2 perturbed and 2 control cells; got "
+                                  f"{len(final)} and {len(initial)}")
+    if not (np.isfinite(final).all() and np.isfinite(initial).all()):
+        raise DataValidationError("split-half ceiling: cells contain NaN or infinite values")
+    rng = np.random.default_rng(seed)
+    a, b = np.empty((n_splits, final.shape[1])), np.empty((n_splits, final.shape[1]))
+    for s in range(n_splits):
+        pf, pc = rng.permutation(len(final)), rng.permutation(len(initial))
+        hf, hc = len(final) // 2, len(initial) // 2
+        a[s] = final[pf[:hf]].mean(axis=0) - initial[pc[:hc]].mean(axis=0)
+        b[s] = final[pf[hf:]].mean(axis=0) - initial[pc[hc:]].mean(axis=0)
+    return _rowcorr(a, b)
+
+
+def noise_ceiling(split_half_r) -> np.ndarray:
+    """The ``pearson_delta`` a perfect prediction would reach, from split-half r.
+
+    Spearman-Brown (Spearman 1910, doi:10.1111/j.2044-8295.1910.tb00206.x; Brown 1910,
+    doi:10.1111/j.2044-8295.1910.tb00207.x) gives the reliability of the whole held-out set,
+    ``rho = 2 r / (1 + r)``; the correlation of the true mean change with the observed one is
+    ``sqrt(rho)``. Split-half r <= 0 gives 0.
+
+    Parameters
+    ----------
+    split_half_r : float or array-like
+        Split-half r (:func:`split_half_delta`), in [-1, 1].
+
+    Returns
+    -------
+    ndarray
+        Ceiling in [0, 1], the shape of the input.
+    """
+    r = np.clip(np.asarray(split_half_r, dtype=np.float64), 0.0, 1.0)
+    return np.sqrt(2 * r / (1 + r))

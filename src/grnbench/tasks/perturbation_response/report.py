@@ -14,7 +14,8 @@ from ...registry import display_order, get_metric
 from ...report import best_neural_block, fmt_interval, load_tables
 from ...results import headline
 
-__all__ = ["PerturbationResults", "load_results", "verdict", "comparisons", "timing_table", "DATASET_ORDER"]
+__all__ = ["PerturbationResults", "load_results", "verdict", "comparisons", "timing_table", "ceiling_table",
+           "ceilings_by_dataset", "ceiling_sentence", "DATASET_ORDER"]
 
 TASK = "perturbation_response"
 #: Datasets the book's verdicts are pasted for (one per set-up).
@@ -32,6 +33,7 @@ class PerturbationResults:
     counts: pd.DataFrame
     per_unit: pd.DataFrame
     learning_curves: pd.DataFrame | None = None
+    ceilings: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -47,10 +49,10 @@ def load_results(results_dir: str | Path, datasets: list[str]) -> PerturbationRe
         If a dataset's tables are missing (run its fit stage first); the message names the file.
     """
     t = load_tables(results_dir, TASK, datasets, ("metrics", "paired", "fits", "counts"),
-                    ("per_unit", "learning_curves"))
+                    ("per_unit", "learning_curves", "ceilings"))
     return PerturbationResults(metrics=t["metrics"], headline=headline(t["metrics"]), paired=t["paired"],
                                fits=t["fits"], counts=t["counts"], per_unit=t["per_unit"],
-                               learning_curves=t["learning_curves"])
+                               learning_curves=t["learning_curves"], ceilings=t["ceilings"])
 
 
 def verdict(res: PerturbationResults, dataset: str, metrics=("pearson_delta", "mse")) -> str:
@@ -93,3 +95,83 @@ def timing_table(res: PerturbationResults) -> pd.DataFrame:
     t = res.fits.groupby(["dataset", "model"])["fit_seconds"].agg(["mean", "max", "count"]).round(2)
     rank = {m: i for i, m in enumerate(res.models)}
     return t.reindex(sorted(t.index, key=lambda k: (k[0], rank.get(k[1], len(rank)))))
+
+
+def ceilings_by_dataset(res: PerturbationResults) -> pd.DataFrame:
+    """The split-half noise ceiling of each dataset and split, averaged over its held-out units.
+
+    Parameters
+    ----------
+    res : PerturbationResults
+        With the ``ceilings`` table of the fit stages (:func:`.api.ceiling_rows`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dataset, split, units, split_half_r, ceiling``: ``split_half_r`` is the mean over units of
+        how well two random halves of a unit's held-out cells predict each other's change
+        (``pearson_delta``); ``ceiling`` the mean over units of the ``pearson_delta`` a perfect
+        prediction would reach given the cells' sampling noise (Spearman-Brown; see
+        :mod:`grnbench.metrics.perturbation`). Empty when no dataset has replicate cells (knockout
+        profiles and cell pairs are single samples).
+    """
+    c = res.ceilings
+    if c is None or not len(c):
+        return pd.DataFrame(columns=["dataset", "split", "units", "split_half_r", "ceiling"])
+    return (c.groupby(["dataset", "split"], sort=False)
+             .agg(units=("unit", "size"), split_half_r=("split_half_r", "mean"), ceiling=("ceiling", "mean"))
+             .reset_index())
+
+
+def ceiling_table(res: PerturbationResults, metric: str = "pearson_delta", digits: int = 3) -> pd.DataFrame:
+    """Every model's ``metric`` beside the dataset's split-half noise ceiling.
+
+    Parameters
+    ----------
+    res : PerturbationResults
+    metric : str
+        A change-from-control correlation (default ``pearson_delta``; the ceiling is defined for it).
+    digits : int
+        Rounding of the shown values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows = (dataset, split) with a ceiling; columns ``split-half r``, ``ceiling``, then one per
+        model (its headline ``metric``, seed-averaged), in display order.
+    """
+    by = ceilings_by_dataset(res)
+    if not len(by):
+        return pd.DataFrame()
+    head = res.headline[res.headline["metric"] == metric]
+    wide = head.pivot_table(index=["dataset", "split"], columns="model", values="value", aggfunc="first")
+    wide = wide.reindex(columns=[m for m in res.models if m in wide.columns])
+    out = by.set_index(["dataset", "split"])[["split_half_r", "ceiling"]].rename(
+        columns={"split_half_r": "split-half r"}).join(wide, how="left")
+    return out.round(digits)
+
+
+def ceiling_sentence(res: PerturbationResults, metric: str = "pearson_delta") -> str:
+    """One plain-language sentence per dataset with a noise ceiling: the ceiling and the best model's ``metric``.
+
+    Returns
+    -------
+    str
+        Markdown; says that there is no ceiling when no dataset has replicate cells.
+    """
+    table = ceiling_table(res, metric=metric, digits=6)
+    if not len(table):
+        return ("No noise ceiling in this profile's tables: only held-out units with replicate cells (a held-out cell "
+                "type or perturbation) have one; knockout profiles and cell pairs are single samples.")
+    parts = []
+    units = ceilings_by_dataset(res).set_index(["dataset", "split"])["units"]
+    for (ds, split), row in table.iterrows():
+        models = row.drop(["split-half r", "ceiling"]).dropna()
+        text = (f"`{ds}` ({split}, {int(units[(ds, split)])} held-out units): split-half r {row['split-half r']:.3f}, "
+                f"ceiling {row['ceiling']:.3f}")
+        if len(models):
+            best = models.astype(float).idxmax()
+            text += (f"; the best model, `{best}`, reaches {models[best]:.3f} "
+                     f"({100 * models[best] / row['ceiling']:.0f}% of the ceiling)" if row["ceiling"] > 0 else "")
+        parts.append(text + ".")
+    return "Noise ceiling of `" + metric + "`: " + " ".join(parts)

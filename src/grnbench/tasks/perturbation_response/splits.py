@@ -44,6 +44,10 @@ class PerturbationFold:
         training DE score (training perturbed vs control cells; the same for every unit of a fold).
     train_cells : set of str
         Cells (samples) whose final state is a training target (for leakage checks).
+    replicates : tuple of two ndarrays or None
+        The held-out unit's perturbed cells (n_perturbed, n_genes) and control cells
+        (n_control, n_genes), for the split-half noise ceiling; None where a unit is one sample
+        (a knockout profile, a cell pair).
     """
 
     train: tuple
@@ -53,6 +57,7 @@ class PerturbationFold:
     units: list
     truth: np.ndarray
     train_cells: set
+    replicates: tuple | None = None
 
 
 def _heldout_cell_type(data: PerturbationData, seed: int) -> list[PerturbationFold]:
@@ -84,7 +89,7 @@ def _heldout_cell_type(data: PerturbationData, seed: int) -> list[PerturbationFo
                                  np.full(len(ctrl), data.token, dtype=object), genes)
         truth = np.stack([x[stim].mean(axis=0), x[ctrl].mean(axis=0), de_score(x[stim], x[ctrl]), train_de])[None]
         folds.append(PerturbationFold(train=train, val=None, x_test=test, unit=np.zeros(len(ctrl), dtype=int),
-                                      units=[held], truth=truth, train_cells=used))
+                                      units=[held], truth=truth, train_cells=used, replicates=(x[stim], x[ctrl])))
     return folds
 
 
@@ -150,7 +155,7 @@ def _lopo(data: PerturbationData, seed: int) -> list[PerturbationFold]:
         truth = np.stack([x[cells].mean(axis=0), x[ctrl].mean(axis=0), de_score(x[cells], x[ctrl]), train_de])[None]
         folds.append(PerturbationFold(train=(PerturbationInput.concat(parts_x), y), val=None,
                                       x_test=knock(x[ctrl], held), unit=np.zeros(len(ctrl), dtype=int),
-                                      units=[held], truth=truth, train_cells=used))
+                                      units=[held], truth=truth, train_cells=used, replicates=(x[cells], x[ctrl])))
     return folds
 
 
