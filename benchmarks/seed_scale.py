@@ -5,7 +5,11 @@ Simulates data of the seed's shape once (:func:`grnbench.data.simulate.simulate_
 prior under ``<cache>/seed_scale/``), keeps the ``--targets`` most variable targets (as
 ``max_targets`` does in the study), and runs each model through the study's engine
 (:func:`grnbench.engine.run`: the ``random`` split, one seed, the study's Dask client) in its own
-subprocess. The parent samples the resident memory of that subprocess and all its children (the
+subprocess. With ``--target-chunk`` (default 1,000, the seed's XGBRF batch) a per-target model's
+fit fans out as one unit per chunk of targets (the target-expression option ``target_chunk``),
+stored under ``<cache>/seed_scale/units`` so that a stopped run resumes where it stopped; a
+row with an empty ``target_chunk`` ran as one unit. ``fit_seconds`` sums the parts' fits (and so
+exceeds the wall time when parts run side by side). The parent samples the resident memory of that subprocess and all its children (the
 Dask workers) every 0.5 s: ``peak_rss_gb`` is the largest sum seen. ``fit_seconds`` and
 ``predict_seconds`` are the engine's own per-fit timings; ``wall_seconds`` includes loading the
 data and starting the workers. ``load_before`` is the machine's 1-minute load average when the
@@ -30,8 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "lembas"]
-COLUMNS = ["model", "n_targets", "n_samples", "n_tfs", "n_edges", "status", "fit_seconds", "predict_seconds",
-           "wall_seconds", "peak_rss_gb", "r2_flat", "load_before", "cores", "git_sha"]
+COLUMNS = ["model", "n_targets", "n_samples", "n_tfs", "n_edges", "target_chunk", "status", "fit_seconds",
+           "predict_seconds", "wall_seconds", "peak_rss_gb", "r2_flat", "load_before", "cores", "git_sha"]
 
 
 def _cache(seed: int) -> Path:
@@ -58,7 +62,7 @@ def simulate_cached(seed: int) -> tuple[Path, Path]:
     return h5, tsv
 
 
-def run_one(model: str, n_targets: int, seed: int) -> dict:
+def run_one(model: str, n_targets: int, seed: int, target_chunk: int | None) -> dict:
     """Fit and score one model on the ``n_targets`` most variable simulated targets (in this process)."""
     import anndata as ad
     import pandas as pd
@@ -66,6 +70,7 @@ def run_one(model: str, n_targets: int, seed: int) -> dict:
     from grnbench import engine
     from grnbench.tasks import get_task
     from grnbench.tasks.target_expression.datasets import build_task_data
+    from grnbench.units import UnitStore
 
     h5, tsv = simulate_cached(seed)
     adata = ad.read_h5ad(h5)
@@ -74,7 +79,7 @@ def run_one(model: str, n_targets: int, seed: int) -> dict:
                            max_targets=n_targets)
     del adata
     out = engine.run(get_task("target_expression"), data, models=[model], splits=["random"], seeds=[0],
-                     n_boot=100)
+                     n_boot=100, target_chunk=target_chunk, units=UnitStore(_cache(seed).parent / "units"))
     fits = out.fits
     m = out.metrics
     r2 = m.loc[(m["metric"] == "r2_flat") & (m["model"] == model), "value"]
@@ -101,9 +106,10 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(model: str, n_targets: int, seed: int, timeout: float) -> dict:
+def measure(model: str, n_targets: int, seed: int, timeout: float, target_chunk: int | None) -> dict:
     """Run :func:`run_one` in a subprocess; sample its process tree's memory."""
-    cmd = [sys.executable, __file__, "--one", model, str(n_targets), "--seed", str(seed)]
+    cmd = [sys.executable, __file__, "--one", model, str(n_targets), "--seed", str(seed),
+           "--target-chunk", str(target_chunk or 0)]
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
@@ -125,7 +131,8 @@ def measure(model: str, n_targets: int, seed: int, timeout: float) -> dict:
         stdout, _ = proc.communicate()
         status = f"timeout after {timeout:.0f} s"
     th.join(timeout=2)
-    row = {"model": model, "n_targets": n_targets, "status": status, "wall_seconds": time.perf_counter() - t0,
+    row = {"model": model, "n_targets": n_targets, "target_chunk": target_chunk, "status": status,
+           "wall_seconds": time.perf_counter() - t0,
            "peak_rss_gb": peak[0] / 2**30, "load_before": load}
     if status == "ok":
         row.update(json.loads(stdout.strip().splitlines()[-1]))
@@ -137,6 +144,7 @@ def main() -> None:
     ap.add_argument("--targets", type=int, nargs="+", default=[1000, 4000, 16100])
     ap.add_argument("--models", nargs="+", default=MODELS)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--target-chunk", type=int, default=1000, help="targets per unit of a per-target model (0: one unit)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per (model, targets) run")
     ap.add_argument("--force", action="store_true", help="re-run rows already in --out")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/seed_scale.csv"))
@@ -145,7 +153,7 @@ def main() -> None:
     os.environ.setdefault("GRNBENCH_PROGRESS", "0")
     sys.path.insert(0, str(ROOT / "src"))
     if args.one:
-        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.seed)))
+        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.seed, args.target_chunk or None)))
         return
     import pandas as pd
 
@@ -153,13 +161,13 @@ def main() -> None:
 
     simulate_cached(args.seed)
     out = Path(args.out)
-    table = pd.read_csv(out) if out.is_file() else pd.DataFrame(columns=COLUMNS)
+    table = pd.read_csv(out).reindex(columns=COLUMNS) if out.is_file() else pd.DataFrame(columns=COLUMNS)
     for n in args.targets:
         for model in args.models:
             done = (table["model"] == model) & (table["n_targets"] == n) & (table["status"] == "ok")
             if done.any() and not args.force:
                 continue
-            row = measure(model, n, args.seed, args.timeout)
+            row = measure(model, n, args.seed, args.timeout, args.target_chunk or None)
             row.update(cores=os.cpu_count(), git_sha=git_sha())
             print(f"{model:>13} {n:>6} targets: {row['status'][:60]}, fit {row.get('fit_seconds', float('nan')):.1f} s, "
                   f"peak {row['peak_rss_gb']:.2f} GB", flush=True)
