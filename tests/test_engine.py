@@ -189,3 +189,49 @@ def test_learning_curves_of_neural_models(te_run):
     lc = out.tables["learning_curves"]
     assert set(lc["model"]) == {"mlp"} and {"epoch", "train_loss", "val_loss", "best_epoch"} <= set(lc.columns)
     assert (lc.groupby(["split", "seed"])["epoch"].max() >= lc.groupby(["split", "seed"])["best_epoch"].first()).all()
+
+
+def test_target_parts_run_as_units_and_join_to_the_whole_fit(tmp_path):
+    """target_chunk splits per-target models into units of that many targets; joined, they predict as the whole fit."""
+    from grnbench.data.simulate import simulate_seed_scale
+    from grnbench.units import UnitStore
+
+    sim = simulate_seed_scale(300, 20, 45, 600, seed=1)
+    data = build_task_data(sim.adata, sim.prior, dataset="sim", prior_id="sim")
+    models = ["mean", "mlr", "ridge_parents", "xgbrf_seed", "mlp"]
+    kw = dict(models=models, splits=["random"], seeds=[0], n_boot=20, scheduler="inprocess", record_genes="all",
+              model_params={"xgbrf_seed": {"batch_size": 10}, "mlp": {"max_epochs": 2, "param_grid": {}}})
+    whole = engine.run(get_task("target_expression"), data, **kw)
+    store = UnitStore(tmp_path / "units")
+    parted = engine.run(get_task("target_expression"), data, target_chunk=10, units=store, **kw)
+    a, b = whole.tables["predictions"], parted.tables["predictions"]
+    for m in ["mean", "mlr", "ridge_parents", "xgbrf_seed"]:  # xgbrf_seed: chunk = its batch size
+        assert np.allclose(a[a.model == m].predicted, b[b.model == m].predicted, atol=1e-10), m
+    keys = lambda m: list(tmp_path.glob(f"units*/target_expression/sim/{m}/*.pkl.gz"))  # noqa: E731 (short fits: units-local)
+    assert len(keys("mlr")) == 5 and len(keys("ridge_parents")) == 5  # 45 targets in parts of 10
+    assert len(keys("mlp")) == 1  # not a per-target model: one unit
+    ma, mb = whole.metrics, parted.metrics
+    sel = (ma["model"] == "mlr") & (ma["metric"] == "r2_flat")
+    assert mb.loc[(mb["model"] == "mlr") & (mb["metric"] == "r2_flat"), "value"].iloc[0] == pytest.approx(
+        ma.loc[sel, "value"].iloc[0], abs=1e-12)
+    # a re-run reads every part back from the store
+    again = engine.run(get_task("target_expression"), data, target_chunk=10, units=store, **kw)
+    assert again.metrics["value"].equals(parted.metrics["value"])
+    with pytest.raises(UnknownIdError, match="target_chunk"):
+        engine.run(get_task("target_expression"), data, target_chunk=-3, **kw)
+
+
+def test_join_parts_concatenates_columns_and_lists_differing_params():
+    from grnbench.units import UnitResult
+
+    def unit(cols, params, seconds):
+        pred = np.full((2, cols), float(cols))
+        return UnitResult(evaluations=[engine.Evaluation(pred, 0.5)], val_evaluations=None, fit_seconds=seconds,
+                          predict_seconds=0.5, seed=0, params=params, state={}, history=None, best_epoch=np.nan,
+                          member_val=None)
+
+    joined = engine.join_parts([unit(2, '{"a": 1}', 1.0), unit(3, '{"a": 2}', 2.0)])
+    assert joined.evaluations[0].prediction.tolist() == [[2, 2, 3, 3, 3]] * 2
+    assert joined.fit_seconds == 3.0 and joined.predict_seconds == 1.0 and joined.evaluations[0].seconds == 1.0
+    assert joined.params == '{"parts": [{"a": 1}, {"a": 2}]}'
+    assert engine.join_parts([unit(1, '{"a": 1}', 1.0), unit(1, '{"a": 1}', 1.0)]).params == '{"a": 1}'

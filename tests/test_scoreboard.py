@@ -142,7 +142,8 @@ def test_ceiling_text_names_the_share_of_the_ceiling_or_says_there_is_none():
                           0.6, 0.75, "split-half ceiling"],
                          ["target_expression", "hhep", "random", "r2_flat", 0, None, None, "ridge", 0.4, None, "none"]],
                         columns=list(CEILING_SUMMARY_COLUMNS))
-    assert ceiling_text(rows) == ("- **perturbation response**, `kang` (heldout_cell_type): ceiling 0.800 on pearson_delta "
-                                  "(split-half r 0.900, 7 held-out units); the best model, `ridge`, reaches 0.600, 75% "
-                                  "of it.")
+    assert ceiling_text(rows).splitlines() == [
+        "- **perturbation response**, `kang` (heldout_cell_type): ceiling 0.800 on pearson_delta (split-half r 0.900, "
+        "7 held-out units); the best model, `ridge`, reaches 0.600, 75% of it.",
+        "", "Without a ceiling:", "", "- **target expression** (1 dataset(s)): none."]
     assert ceiling_text(rows.iloc[1:]).startswith("No dataset and split of this profile has a noise ceiling")

@@ -31,6 +31,7 @@ unit store, so a stopped run resumes with the units it had not finished. Tables 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import time
@@ -51,7 +52,7 @@ from .results import AGGREGATE_SEED, COLUMNS, describe_params, git_sha, validate
 from .models.device import resolve_device
 from .units import NOT_IN_KEY, SCHEDULING_PARAMS, record_stage_units, unit_key
 
-__all__ = ["Task", "Fold", "Evaluation", "Context", "BenchmarkOutput", "run", "run_units", "save", "verdict",
+__all__ = ["Task", "Fold", "Evaluation", "Context", "BenchmarkOutput", "run", "run_units", "save", "verdict", "join_parts",
            "PAIRED_COLUMNS", "FIT_COLUMNS", "UNITS_ENV"]
 
 #: Environment variable naming the unit store folder (``grnbench run`` sets ``<results_dir>/units``).
@@ -301,6 +302,21 @@ class Task:
         """
         return {}
 
+    def parts(self, data, spec: ModelSpec, options: dict) -> list | None:
+        """Column parts of one fit that run as separate units (default None: the fit is one unit).
+
+        A task whose outputs are independent columns (one regression per target gene) can split a
+        fit of a model that fits each column on its own into parts, e.g. ``[(0, 1000), (1000,
+        2000)]``; each part is its own unit (its own key, run and stored on its own), and the
+        engine joins the parts' predictions column-wise in this order (:func:`join_parts`)
+        before anything is scored. See :meth:`part`.
+        """
+        return None
+
+    def part(self, data, fold: Fold, part) -> tuple:
+        """``(data, fold)`` restricted to one part of :meth:`parts` (the outputs of that part only)."""
+        raise NotImplementedError(f"task {self.id!r} declares parts but does not restrict data to one")
+
     def ensemble(self, ctx: Context, spec: ModelSpec, members: list[Fit], fold: Fold) -> list[Evaluation]:
         """Test predictions of an ensemble (registry ``ensemble_of=``) from its members' stored predictions.
 
@@ -466,6 +482,7 @@ class _Job:
     ensemble_member: bool = False
     key: str = ""
     label: str = ""
+    part: tuple | None = None
 
 
 def run(
@@ -652,6 +669,15 @@ def _jobs(task, data, options, specs, plans, model_params, model_seeds, seeds, a
                         for seed in ablation_seeds:
                             jobs.append(_Job(plan=i, model=spec.id, seed=seed, fold=0, split=plan.split,
                                              split_seed=plan.split_seed, ablation=(param, value)))
+    parted = []
+    for job in jobs:
+        spec = get_model(job.model, task.id)
+        parts = None if job.ablation else task.parts(data, spec, options)
+        if parts and not job.ensemble_member:
+            parted += [dataclasses.replace(job, part=tuple(p)) for p in parts]
+        else:
+            parted.append(job)
+    jobs = parted
     for job in jobs:
         spec = get_model(job.model, task.id)
         est = _build(spec, data, model_params, job.seed)
@@ -661,7 +687,7 @@ def _jobs(task, data, options, specs, plans, model_params, model_seeds, seeds, a
         if "device" in params:  # where "auto" runs on this machine: a GPU fit is not a CPU fit's unit
             params["device"] = resolve_device(params["device"]).type
         job.label = f"{task.id}/{data.dataset}/{spec.id}"
-        job.key = unit_key({
+        content = {
             "task": task.id, "model": spec.id, "params": params, "seed": job.seed,
             "fold": plans[job.plan].fold_hashes[job.fold],
             "fit_on": "train" if job.ablation or spec.uses_validation else "train+val",
@@ -669,7 +695,10 @@ def _jobs(task, data, options, specs, plans, model_params, model_seeds, seeds, a
             "options": {k: options.get(k) for k in (task.unit_options if task.unit_options is not None
                                                     else sorted(options))},
             "code": _unit_code(task, type(est).__module__, spec.build.__module__),
-        })
+        }
+        if job.part is not None:  # only parted units carry it: whole fits keep their keys
+            content["part"] = list(job.part)
+        job.key = unit_key(content)
     return jobs
 
 
@@ -724,7 +753,57 @@ def _execute(task, data, options, plans, jobs, model_params, store, scheduler, c
 
 
 def _results_by_job(jobs, by_key: dict) -> dict:
-    return {(j.plan, j.model, j.seed, j.fold, j.ablation): by_key[j.key] for j in jobs}
+    grouped: dict = {}
+    for j in jobs:
+        grouped.setdefault((j.plan, j.model, j.seed, j.fold, j.ablation), []).append(by_key[j.key])
+    return {k: v[0] if len(v) == 1 else join_parts(v) for k, v in grouped.items()}
+
+
+def join_parts(results: list):
+    """One unit result from the results of a fit's column parts (:meth:`Task.parts`), in part order.
+
+    Predictions (test, validation and ensemble-member) are concatenated along axis 1 (columns);
+    fit and predict seconds are summed; ``params`` is the parts' common description, or
+    ``{"parts": [...]}`` listing each part's where they differ (a model tuned per part);
+    ``state`` is kept only when every part has the same keys of arrays (concatenated along the
+    last axis), else empty; ``history`` and ``best_epoch`` are the first part's.
+
+    Parameters
+    ----------
+    results : list of grnbench.units.UnitResult
+        One per part, in part order; each evaluation's ``prediction`` is an array of shape
+        (n_test, n_part_columns).
+
+    Returns
+    -------
+    grnbench.units.UnitResult
+    """
+    from .units import UnitResult
+
+    def cat(evals_by_part):
+        if evals_by_part[0] is None:
+            return None
+        return [Evaluation(np.concatenate([np.asarray(p[i].prediction) for p in evals_by_part], axis=1),
+                           float(sum(p[i].seconds for p in evals_by_part)), evals_by_part[0][i].variant)
+                for i in range(len(evals_by_part[0]))]
+
+    first = results[0]
+    params = [r.params for r in results]
+    states = [r.state or {} for r in results]
+    state = {}
+    if states[0] and all(set(st) == set(states[0]) for st in states):
+        try:
+            state = {k: np.concatenate([np.asarray(st[k]) for st in states], axis=-1) for k in states[0]}
+        except (ValueError, TypeError):
+            state = {}
+    return UnitResult(evaluations=cat([r.evaluations for r in results]),
+                      val_evaluations=cat([r.val_evaluations for r in results]),
+                      fit_seconds=float(sum(r.fit_seconds for r in results)),
+                      predict_seconds=float(sum(r.predict_seconds for r in results)), seed=first.seed,
+                      params=params[0] if all(p == params[0] for p in params) else
+                      json.dumps({"parts": [json.loads(p) if isinstance(p, str) else p for p in params]}),
+                      state=state, history=first.history, best_epoch=first.best_epoch,
+                      member_val=cat([r.member_val for r in results]))
 
 
 def _run_unit(job: _Job, *, task, data, options, folds, model_params):
@@ -734,6 +813,8 @@ def _run_unit(job: _Job, *, task, data, options, folds, model_params):
 
     spec = get_model(job.model, task.id)
     fold = folds[job.plan][job.fold]
+    if job.part is not None:
+        data, fold = task.part(data, fold, job.part)
     ctx = Context(task=task, data=data, options=options, split_seed=job.split_seed, seeds=(), split=job.split)
     with pinned_threads():
         est = _build(spec, data, model_params, job.seed)

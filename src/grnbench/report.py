@@ -551,7 +551,7 @@ def noise_ceilings(results_dir: str | Path) -> pd.DataFrame:
 
 
 def ceiling_text(ceilings: pd.DataFrame) -> str:
-    """Markdown lines for the settings with a noise ceiling (:func:`noise_ceilings`), or why there are none.
+    """Markdown: the settings with a noise ceiling (:func:`noise_ceilings`), then why the others have none.
 
     Parameters
     ----------
@@ -561,13 +561,11 @@ def ceiling_text(ceilings: pd.DataFrame) -> str:
     Returns
     -------
     str
-        One bullet per setting with a ceiling: the ceiling, the split-half r, the number of held-out
-        units and the best model's value as a share of the ceiling.
+        One bullet per setting with a ceiling (the ceiling, the split-half r, the number of
+        held-out units and the best model's value as a share of the ceiling), or a sentence that
+        there is none; then one bullet per task, and per reason, for the settings without one.
     """
-    have = ceilings[ceilings["ceiling"].notna()] if len(ceilings) else ceilings
-    if not len(have):
-        return ("No dataset and split of this profile has a noise ceiling: no held-out unit here is a mean over "
-                "replicate cells.")
+    have = ceilings[ceilings["ceiling"].notna()]
     lines = []
     for r in have.itertuples():
         line = (f"- **{TASK_TITLES.get(r.task, r.task)}**, `{r.dataset}` ({r.split}): ceiling {r.ceiling:.3f} on "
@@ -575,4 +573,12 @@ def ceiling_text(ceilings: pd.DataFrame) -> str:
         if r.best_model is not None and np.isfinite(r.share_of_ceiling):
             line += f"; the best model, `{r.best_model}`, reaches {r.best_value:.3f}, {100 * r.share_of_ceiling:.0f}% of it"
         lines.append(line + ".")
+    if not lines:
+        lines.append("No dataset and split of this profile has a noise ceiling: no held-out unit here is a mean over "
+                     "replicate cells.")
+    none = ceilings[ceilings["ceiling"].isna()]
+    if len(none):
+        lines += ["", "Without a ceiling:", ""]
+        for (task, note), sub in none.groupby(["task", "note"], sort=False):
+            lines.append(f"- **{TASK_TITLES.get(task, task)}** ({sub['dataset'].nunique()} dataset(s)): {note}.")
     return "\n".join(lines)

@@ -17,6 +17,8 @@ forward-pass residuals of recurrent models (``steady_state``).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 
@@ -39,9 +41,48 @@ class TargetExpression(Task):
     compare_baselines = True
     #: ``record_genes``: targets whose test predictions are kept ("all" keeps every target);
     #: ``ood``: override of the held-out group ``{"obs_key": ..., "test": [...]}``;
-    #: ``cv_folds``: subset of the ligand screen's fold ids; ``per_sample``: Pearson r per test unit.
-    options = {"record_genes": (), "ood": None, "cv_folds": None, "per_sample": False}
-    unit_options = ()  # ood and cv_folds act through the folds; the others only on the pooled predictions
+    #: ``cv_folds``: subset of the ligand screen's fold ids; ``per_sample``: Pearson r per test unit;
+    #: ``target_chunk``: fit per-target models (registry ``per_target``) in parts of this many
+    #: targets, each part its own unit (:meth:`parts`; None: one unit per fit).
+    options = {"record_genes": (), "ood": None, "cv_folds": None, "per_sample": False, "target_chunk": None}
+    unit_options = ()  # ood and cv_folds act through the folds, target_chunk through the parts; the others only on
+    # the pooled predictions
+
+    def parts(self, data, spec, options) -> list | None:
+        """Target parts ``(start, stop)`` of ``options["target_chunk"]`` targets for a per-target model.
+
+        A per-target model (registry ``per_target=True``: each target's fit sees only its own
+        column) gives the same predictions fitted on all targets at once or in parts, with two
+        exceptions: a model tuned on a sample of targets (``xgbrf``) tunes on each part's own
+        sample, and the seed's batched XGBRF (``xgbrf_seed``, batches of 1,000 targets) draws its
+        trees per batch, so it matches the whole fit only when ``target_chunk`` is a multiple of
+        its batch size (as 1,000 is). Other models, the ligand screen and ``target_chunk=None``
+        run as one unit.
+        """
+        chunk = options.get("target_chunk")
+        targets = getattr(data, "targets", None)
+        if not chunk or not spec.per_target or targets is None or len(targets) <= chunk:
+            return None
+        if int(chunk) < 1:
+            raise UnknownIdError(f"target_chunk must be a positive number of targets; got {chunk!r}")
+        n = len(targets)
+        return [(start, min(start + int(chunk), n)) for start in range(0, n, int(chunk))]
+
+    def part(self, data, fold: Fold, part) -> tuple:
+        """The data (``targets`` and prior mask ``parents``) and fold (``Y`` columns) of targets ``start:stop``."""
+        start, stop = part
+        sub = copy.copy(data)
+        sub.targets = list(data.targets[start:stop])
+        sub.parents = data.parents[:, start:stop]
+        cols = slice(start, stop)
+
+        def y(frame):
+            return None if frame is None else frame.iloc[:, cols]
+
+        return sub, Fold(train=(fold.train[0], y(fold.train[1])),
+                         val=None if fold.val is None else (fold.val[0], y(fold.val[1])), x_test=fold.x_test,
+                         y_test=fold.y_test[:, cols], test_ids=fold.test_ids, n_train=fold.n_train, info=fold.info,
+                         y_val=None if fold.y_val is None else fold.y_val[:, cols])
 
     def folds(self, ctx: Context, split: str) -> list[Fold]:
         data = ctx.data

@@ -1,0 +1,182 @@
+"""Target expression at the LEMBAS-RNN benchmark's scale: time and peak memory per model and target count.
+
+Simulates data of the seed's shape once (:func:`grnbench.data.simulate.simulate_seed_scale`:
+15,935 samples, 1,197 TFs, 16,100 targets, 1,153,904 signed prior edges; cached as ``.h5ad`` +
+prior under ``<cache>/seed_scale/``), keeps the ``--targets`` most variable targets (as
+``max_targets`` does in the study), and runs each model through the study's engine
+(:func:`grnbench.engine.run`: the ``random`` split, one seed, the study's Dask client) in its own
+subprocess. With ``--target-chunk`` (default 1,000, the seed's XGBRF batch) a per-target model's
+fit fans out as one unit per chunk of targets (the target-expression option ``target_chunk``),
+stored under ``<cache>/seed_scale/units`` so that a stopped run resumes where it stopped; a
+row with an empty ``target_chunk`` ran as one unit. ``fit_seconds`` sums the parts' fits (and so
+exceeds the wall time when parts run side by side). The parent samples the resident memory of that subprocess and all its children (the
+Dask workers) every 0.5 s: ``peak_rss_gb`` is the largest sum seen. ``fit_seconds`` and
+``predict_seconds`` are the engine's own per-fit timings; ``wall_seconds`` includes loading the
+data and starting the workers. ``load_before`` is the machine's 1-minute load average when the
+run started (other work on the machine slows a run down). One row per (model, targets) is
+written to ``--out`` as soon as it finishes, so a stopped run keeps its rows; rows already in
+``--out`` are skipped unless ``--force``.
+
+    .venv/bin/python benchmarks/seed_scale.py --targets 1000 4000 16100 --models mean mlr ridge
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "lembas"]
+COLUMNS = ["model", "n_targets", "n_samples", "n_tfs", "n_edges", "target_chunk", "status", "fit_seconds",
+           "predict_seconds", "wall_seconds", "peak_rss_gb", "r2_flat", "load_before", "cores", "git_sha"]
+
+
+def _cache(seed: int) -> Path:
+    from grnbench import paths
+
+    return paths.cache_dir() / "seed_scale" / f"seed{seed}"
+
+
+def simulate_cached(seed: int) -> tuple[Path, Path]:
+    """The simulated ``.h5ad`` and prior TSV of ``seed`` (written on first use, atomically)."""
+    from grnbench.data.simulate import simulate_seed_scale
+
+    folder = _cache(seed)
+    h5, tsv = folder / "expression.h5ad", folder / "prior.tsv.gz"
+    if not (h5.is_file() and tsv.is_file()):
+        folder.mkdir(parents=True, exist_ok=True)
+        sim = simulate_seed_scale(seed=seed)
+        tmp = folder / ".tmp-expression.h5ad"
+        sim.adata.write_h5ad(tmp)
+        tmp.replace(h5)
+        tmp = folder / ".tmp-prior.tsv.gz"
+        sim.prior.to_csv(tmp, sep="\t", index=False, compression="gzip")
+        tmp.replace(tsv)
+    return h5, tsv
+
+
+def run_one(model: str, n_targets: int, seed: int, target_chunk: int | None) -> dict:
+    """Fit and score one model on the ``n_targets`` most variable simulated targets (in this process)."""
+    import anndata as ad
+    import pandas as pd
+
+    from grnbench import engine
+    from grnbench.tasks import get_task
+    from grnbench.tasks.target_expression.datasets import build_task_data
+    from grnbench.units import UnitStore
+
+    h5, tsv = simulate_cached(seed)
+    adata = ad.read_h5ad(h5)
+    prior = pd.read_csv(tsv, sep="\t")
+    data = build_task_data(adata, prior, dataset="seed_scale_sim", prior_id="seed_scale_sim",
+                           max_targets=n_targets)
+    del adata
+    out = engine.run(get_task("target_expression"), data, models=[model], splits=["random"], seeds=[0],
+                     n_boot=100, target_chunk=target_chunk, units=UnitStore(_cache(seed).parent / "units"))
+    fits = out.fits
+    m = out.metrics
+    r2 = m.loc[(m["metric"] == "r2_flat") & (m["model"] == model), "value"]
+    return {"fit_seconds": float(fits["fit_seconds"].sum()),
+            "predict_seconds": float(m["predict_seconds"].dropna().iloc[0]) if "predict_seconds" in m else None,
+            "r2_flat": float(r2.iloc[0]) if len(r2) else None, "n_targets": len(data.targets),
+            "n_tfs": len(data.tfs), "n_edges": int(len(data.edges)), "n_samples": int(data.adata.n_obs)}
+
+
+def _tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def measure(model: str, n_targets: int, seed: int, timeout: float, target_chunk: int | None) -> dict:
+    """Run :func:`run_one` in a subprocess; sample its process tree's memory."""
+    cmd = [sys.executable, __file__, "--one", model, str(n_targets), "--seed", str(seed),
+           "--target-chunk", str(target_chunk or 0)]
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    peak = [0]
+
+    def sample():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            time.sleep(0.5)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        status = "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode}): {stderr.strip()[-300:]}"
+    except subprocess.TimeoutExpired:
+        subprocess.run(["pkill", "-P", str(proc.pid)], check=False)
+        proc.kill()
+        stdout, _ = proc.communicate()
+        status = f"timeout after {timeout:.0f} s"
+    th.join(timeout=2)
+    row = {"model": model, "n_targets": n_targets, "target_chunk": target_chunk, "status": status,
+           "wall_seconds": time.perf_counter() - t0,
+           "peak_rss_gb": peak[0] / 2**30, "load_before": load}
+    if status == "ok":
+        row.update(json.loads(stdout.strip().splitlines()[-1]))
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--targets", type=int, nargs="+", default=[1000, 4000, 16100])
+    ap.add_argument("--models", nargs="+", default=MODELS)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--target-chunk", type=int, default=1000, help="targets per unit of a per-target model (0: one unit)")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per (model, targets) run")
+    ap.add_argument("--force", action="store_true", help="re-run rows already in --out")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/seed_scale.csv"))
+    ap.add_argument("--one", nargs=2, metavar=("MODEL", "TARGETS"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    os.environ.setdefault("GRNBENCH_PROGRESS", "0")
+    sys.path.insert(0, str(ROOT / "src"))
+    if args.one:
+        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.seed, args.target_chunk or None)))
+        return
+    import pandas as pd
+
+    from grnbench.results import git_sha, write_table
+
+    simulate_cached(args.seed)
+    out = Path(args.out)
+    table = pd.read_csv(out).reindex(columns=COLUMNS) if out.is_file() else pd.DataFrame(columns=COLUMNS)
+    for n in args.targets:
+        for model in args.models:
+            done = (table["model"] == model) & (table["n_targets"] == n) & (table["status"] == "ok")
+            if done.any() and not args.force:
+                continue
+            row = measure(model, n, args.seed, args.timeout, args.target_chunk or None)
+            row.update(cores=os.cpu_count(), git_sha=git_sha())
+            print(f"{model:>13} {n:>6} targets: {row['status'][:60]}, fit {row.get('fit_seconds', float('nan')):.1f} s, "
+                  f"peak {row['peak_rss_gb']:.2f} GB", flush=True)
+            keep = table[~((table["model"] == model) & (table["n_targets"] == n))]
+            new = pd.DataFrame([row]).reindex(columns=COLUMNS)
+            table = pd.concat([keep, new], ignore_index=True) if len(keep) else new
+            write_table(table, out)
+    print(f"wrote {out} ({platform.processor() or platform.machine()})")
+
+
+if __name__ == "__main__":
+    main()
