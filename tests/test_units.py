@@ -246,10 +246,34 @@ def test_unit_keys_change_with_model_code_not_with_docstrings_or_reports(ctm_job
         (src / "grnbench" / "tasks" / "cell_type_markers" / "report.py").read_text() + "\nX = 1\n")
     (src / "grnbench" / "engine.py").write_text((src / "grnbench" / "engine.py").read_text() + "\nX = 1\n")
     assert ctm_jobs() == base
+    # a new model declared, and another model's estimator edited: these units keep their keys
+    decl = src / "grnbench" / "tasks" / "cell_type_markers" / "models.py"
+    decl.write_text(decl.read_text() + "\n\n@register_model('new_model', task=TASK, is_baseline=True, stochastic=False,"
+                                       " reference='r', description='d')\ndef new_model(data):\n    return None\n")
+    other = src / "grnbench" / "tasks" / "cell_type_markers" / "persist.py"
+    other.write_text(other.read_text() + "\nX = 1\n")
+    monkeypatch.setattr(engine, "_CODE_CACHE", {})
+    assert ctm_jobs() == base
     # model code: every unit of that task's models changes
     est.write_text(est.read_text() + "\nX = 1\n")
     monkeypatch.setattr(engine, "_CODE_CACHE", {})
     assert all(a != b for a, b in zip(ctm_jobs().values(), base.values()))
+
+
+def test_plan_units_lists_the_units_run_stores(tmp_path):
+    from grnbench.tasks.cell_type_markers import prepare
+
+    task, data = get_task("cell_type_markers"), prepare("pbmc68k_reduced")
+    kw = dict(models=["wilcoxon_markers", "random"], splits=["capped"], seeds=(0,), model_seeds={"random": [0, 1]},
+              n_boot=10)
+    planned = engine.plan_units(task, data, **kw)
+    assert [label for label, _ in planned] == ["cell_type_markers/pbmc68k_reduced/wilcoxon_markers"] + \
+        ["cell_type_markers/pbmc68k_reduced/random"] * 2
+    assert not (tmp_path / "units").exists()  # planning fits and stores nothing
+    engine.run(task, data, units=tmp_path / "units", scheduler="inprocess", **kw)
+    stored = {p.name.split(".")[0] for p in (tmp_path / "units-local").rglob("*.pkl.gz")}
+    stored |= {p.name.split(".")[0] for p in (tmp_path / "units").rglob("*.pkl.gz")}
+    assert stored == {key[:32] for _, key in planned}
 
 
 @pytest.mark.parametrize("task_id", sorted(TASKS))

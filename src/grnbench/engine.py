@@ -52,7 +52,7 @@ from .results import AGGREGATE_SEED, COLUMNS, describe_params, git_sha, validate
 from .models.device import resolve_device
 from .units import NOT_IN_KEY, SCHEDULING_PARAMS, record_stage_units, unit_key
 
-__all__ = ["Task", "Fold", "Evaluation", "Context", "BenchmarkOutput", "run", "run_units", "save", "verdict", "join_parts",
+__all__ = ["Task", "Fold", "Evaluation", "Context", "BenchmarkOutput", "run", "plan_units", "key_code", "run_units", "save", "verdict", "join_parts",
            "PAIRED_COLUMNS", "FIT_COLUMNS", "UNITS_ENV"]
 
 #: Environment variable naming the unit store folder (``grnbench run`` sets ``<results_dir>/units``).
@@ -406,11 +406,10 @@ def run_units(func: Callable, items: Sequence, *, label: str, shared: dict | Non
         ``func``'s results, aligned with ``items``.
     """
     from . import compute
-    from .fingerprint import code_hash, module_closure
     from .units import UnitResult, content_hash
 
     store, shared = _store(units), dict(shared or {})
-    code = code_hash(module_closure({func.__module__}, exclude=NOT_IN_KEY))
+    code = key_code(func.__module__)
     base = {"func": f"{func.__module__}.{func.__qualname__}", "code": code, "shared": content_hash(shared)}
     keys = [unit_key({**base, "item": content_hash(item)}) for item in items]
     if store is not None and os.environ.get(STAGE_ENV):
@@ -566,27 +565,14 @@ def run(
     """
     from . import compute
 
-    options = _check_options(task, options)
-    specs = [get_model(m, task.id) for m in models]
     funcs = [get_metric(m, task.id) for m in metric_ids(task.id)]
-    splits = tuple(splits) if splits is not None else (task.default_splits or task.splits)
-    unknown = [s for s in splits if s not in task.splits]
-    if unknown:
-        raise UnknownIdError(f"task {task.id!r}: unknown split id(s) {format_names(unknown)}; "
-                             f"known: {format_names(task.splits)}")
-    model_params, model_seeds = model_params or {}, model_seeds or {}
-    extra = sorted(set(model_params) - set(models))
-    if extra:
-        raise UnknownIdError(f"model_params names model(s) {format_names(extra)} that are not in models "
-                             f"({format_names(models)})")
     store = _store(units)
-    split_seeds = tuple(split_seeds) or (0,)
-    ctx = Context(task=task, data=data, options=options, split_seed=split_seeds[0], seeds=tuple(seeds))
-    ctx.counts.update(getattr(data, "counts", {}) or {})
+    ctx, specs, plans, jobs, options = _prepare(task, data, models=models, splits=splits, seeds=seeds,
+                                                split_seeds=split_seeds, model_params=model_params,
+                                                model_seeds=model_seeds, ablation_seeds=ablation_seeds,
+                                                options=options)
+    model_params, model_seeds, split_seeds = model_params or {}, model_seeds or {}, tuple(split_seeds) or (0,)
     out = _Collector(task=task, data=data, funcs=funcs, sha=git_sha(), n_boot=n_boot, boot_seed=boot_seed)
-    task.on_start(ctx)
-    plans = _plans(task, ctx, splits, split_seeds)
-    jobs = _jobs(task, data, options, specs, plans, model_params, model_seeds, tuple(seeds), tuple(ablation_seeds))
     if store is not None and os.environ.get(STAGE_ENV):
         record_stage_units(store.root, os.environ[STAGE_ENV], [(j.label, j.key) for j in jobs])
     results = _results_by_job(jobs, _execute(task, data, options, plans, jobs, model_params, store, scheduler,
@@ -604,6 +590,57 @@ def run(
     tables = {name: pd.concat(parts, ignore_index=True) for name, parts in ctx.tables.items() if parts}
     return BenchmarkOutput(metrics=metrics, paired=pd.DataFrame(out.paired, columns=pcols),
                            fits=pd.DataFrame(out.fits, columns=list(FIT_COLUMNS)), tables=tables, counts=ctx.counts)
+
+
+def _prepare(task, data, *, models, splits, seeds, split_seeds, model_params, model_seeds, ablation_seeds,
+             options):
+    """Check ids and options, make every split's folds and every unit's job (with its key)."""
+    options = _check_options(task, options)
+    specs = [get_model(m, task.id) for m in models]
+    splits = tuple(splits) if splits is not None else (task.default_splits or task.splits)
+    unknown = [s for s in splits if s not in task.splits]
+    if unknown:
+        raise UnknownIdError(f"task {task.id!r}: unknown split id(s) {format_names(unknown)}; "
+                             f"known: {format_names(task.splits)}")
+    model_params, model_seeds = model_params or {}, model_seeds or {}
+    extra = sorted(set(model_params) - set(models))
+    if extra:
+        raise UnknownIdError(f"model_params names model(s) {format_names(extra)} that are not in models "
+                             f"({format_names(models)})")
+    split_seeds = tuple(split_seeds) or (0,)
+    ctx = Context(task=task, data=data, options=options, split_seed=split_seeds[0], seeds=tuple(seeds))
+    ctx.counts.update(getattr(data, "counts", {}) or {})
+    task.on_start(ctx)
+    plans = _plans(task, ctx, splits, split_seeds)
+    jobs = _jobs(task, data, options, specs, plans, model_params, model_seeds, tuple(seeds), tuple(ablation_seeds))
+    return ctx, specs, plans, jobs, options
+
+
+def plan_units(task: Task, data, *, models: Sequence[str], splits: Sequence[str] | None = None,
+               seeds: Sequence[int] = (0, 1, 2), split_seeds: Sequence[int] = (0,), model_params: dict | None = None,
+               model_seeds: dict | None = None, ablation_seeds: Sequence[int] = (), n_boot: int = 1000,
+               boot_seed: int = 0, units=None, scheduler: str | None = None, n_jobs: int | None = None,
+               **options) -> list[tuple[str, str]]:
+    """The units :func:`run` would need for the same arguments, without fitting anything.
+
+    Makes the folds and keys exactly as :func:`run` does (same arguments, same checks); nothing
+    is fitted, stored or read.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(label, key)`` per unit, in :func:`run`'s order; ``label`` is ``task/dataset/model``,
+        the unit store's folder (:class:`grnbench.units.UnitStore`).
+
+    Raises
+    ------
+    grnbench.errors.UnknownIdError
+        As :func:`run`.
+    """
+    jobs = _prepare(task, data, models=models, splits=splits, seeds=seeds, split_seeds=split_seeds,
+                    model_params=model_params, model_seeds=model_seeds, ablation_seeds=ablation_seeds,
+                    options=options)[3]
+    return [(j.label, j.key) for j in jobs]
 
 
 def _plans(task: Task, ctx: Context, splits, split_seeds) -> list[_Plan]:
@@ -694,7 +731,7 @@ def _jobs(task, data, options, specs, plans, model_params, model_seeds, seeds, a
             "selection": job.selection, "ablation": job.ablation,
             "options": {k: options.get(k) for k in (task.unit_options if task.unit_options is not None
                                                     else sorted(options))},
-            "code": _unit_code(task, type(est).__module__, spec.build.__module__),
+            "code": _unit_code(task, type(est).__module__),
         }
         if job.part is not None:  # only parted units carry it: whole fits keep their keys
             content["part"] = list(job.part)
@@ -707,11 +744,25 @@ _CODE_CACHE: dict = {}
 
 def _unit_code(task: Task, *modules: str) -> str:
     """Hash of the code that decides a unit's numbers (see :mod:`grnbench.units`)."""
-    from .fingerprint import code_hash, module_closure
+    return key_code(type(task).__module__, *modules)
 
-    start = tuple(sorted({type(task).__module__, *modules}))
+
+def key_code(*modules: str) -> str:
+    """sha256 of the code of ``modules`` and what they import, as a unit key counts it.
+
+    Leaves out the modules that only schedule, store or report (:data:`grnbench.units.NOT_IN_KEY`)
+    and the tasks' model declarations (:data:`grnbench.tasks.DECLARATIONS`) unless named in
+    ``modules``: a declaration builds an estimator, and what it builds is in the key as the
+    estimator's parameters, so registering a new model does not re-key the finished units of the
+    others.
+    """
+    from .fingerprint import code_hash, module_closure
+    from .tasks import DECLARATIONS
+
+    start = tuple(sorted(set(modules)))
     if start not in _CODE_CACHE:
-        _CODE_CACHE[start] = code_hash(module_closure(start, exclude=NOT_IN_KEY))
+        exclude = set(NOT_IN_KEY) | (set(DECLARATIONS) - set(start))
+        _CODE_CACHE[start] = code_hash(module_closure(start, exclude=exclude))
     return _CODE_CACHE[start]
 
 

@@ -11,9 +11,12 @@ Keys (:func:`unit_key`) cover exactly what decides a unit's numbers:
 
 * the fold's content (training, validation and test arrays, test ids, fold info): data and split;
 * the model id, its parameters (without scheduling ones such as ``n_jobs``) and its seed;
-* the code of the estimator's module and the task's declaration, and everything they import
-  inside ``grnbench`` (docstring-free AST, :mod:`grnbench.fingerprint`), except the modules that
-  only schedule, store or report (:data:`NOT_IN_KEY`);
+* the code of the estimator's module and the task's declaration (``api``), and everything they
+  import inside ``grnbench`` (docstring-free AST, :mod:`grnbench.fingerprint`), except the modules
+  that only schedule, store or report (:data:`NOT_IN_KEY`) and the tasks' model declarations
+  (:data:`grnbench.tasks.DECLARATIONS`): what a declaration builds is in the key as the estimator's
+  parameters, so registering a new model, or editing another model's estimator module, leaves a
+  unit's key as it was (:func:`grnbench.engine.key_code`);
 * the task options that act inside a unit (:attr:`grnbench.engine.Task.unit_options`) and
   :data:`UNIT_FORMAT`.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["TASKS", "get_task", "split_ids"]
+__all__ = ["TASKS", "DECLARATIONS", "get_task", "split_ids"]
 
 #: Task id -> package (an explicit list; the registry imports ``<package>.models`` and ``.metrics``).
 TASKS = {
@@ -20,6 +20,9 @@ TASKS = {
     "grn_inference": "grnbench.tasks.grn_inference",
     "perturbation_response": "grnbench.tasks.perturbation_response",
 }
+#: The tasks' model declarations (registry entries that build estimators): not part of unit keys
+#: (:func:`grnbench.engine.key_code`).
+DECLARATIONS = tuple(f"{package}.models" for package in TASKS.values())
 
 
 def get_task(id: str):
