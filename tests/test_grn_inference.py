@@ -14,7 +14,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from grnbench import engine
 from grnbench.errors import ChecksumError, DataValidationError, GeneMismatchError, MissingDataError
-from grnbench.metrics.network import EdgeRanking, epr, precision_at_k, top_k_size
+from grnbench.metrics.network import EdgeRanking, epr, epr_rank, precision_at_k, top_k_size
 from grnbench.registry import get_model, metric_ids, model_ids
 from grnbench.tasks import get_task
 from grnbench.tasks.grn_inference import prepare
@@ -65,6 +65,26 @@ def test_epr_hand_made_rankings_with_ties():
     assert epr([1, 0, 0, 0], [-0.9, 0.5, 0.1, 0.2]) == pytest.approx(4.0)
     # a constant ranking: the top set is everything -> EPR 1
     assert epr([1, 0, 1, 0, 0], [0.3] * 5) == pytest.approx(1.0)
+
+
+def test_epr_rank_ignores_output_scale_where_beeline_rounding_ties():
+    # 6 candidates, 2 true, ranked first and third; scores 1e-7 apart (a narrow-range model's output)
+    labels = [1, 0, 1, 0, 0, 0]
+    tight = 1.0 + 1e-7 * np.array([4.5, 3.5, 2.5, 1.5, 0.5, 0.0])
+    # BEELINE's rounding to 6 decimals ties all six: the top set is everything -> EPR 1
+    assert epr(labels, tight) == pytest.approx(1.0)
+    # on ranks: top-2 = the first two edges, 1 true -> EP 1/2, density 2/6 -> 1.5
+    assert epr_rank(labels, tight) == pytest.approx(1.5)
+    # the same order on any scale gives the same epr_rank, and BEELINE's epr where nothing ties
+    for scaled in (tight * 1e6, (tight - 1.0) * 3.0, np.sqrt(tight)):
+        assert epr_rank(labels, scaled) == pytest.approx(1.5)
+    assert epr(labels, (tight - 1.0) * 1e6) == pytest.approx(1.5)
+    # exact ties still tie, and zero scores never enter the top set (BEELINE's rule)
+    assert epr_rank([1, 0, 1, 0, 0, 0], [0.9, 0.8, 0.8, 0.5, 0.0, 0.0]) == pytest.approx(2.0)
+    assert epr_rank([0, 1, 1, 0, 0, 0], [0.9, 0, 0, 0, 0, 0]) == pytest.approx(0.0)
+    # EdgeRanking reports both
+    m = EdgeRanking(np.array(labels), tight, np.arange(6), k=2).metrics()
+    assert (m["epr"][0], m["epr_rank"][0]) == pytest.approx((1.0, 1.5))
 
 
 @pytest.mark.parametrize("tf_edges", [True, False])
@@ -356,7 +376,7 @@ def test_task_run_tables(grn):
 def test_registry_ids_are_the_contract():
     assert set(model_ids(TASK)) == {"catran", "catran_interventional", "regdiffusion", "pearson", "spearman", "genie3",
                                     "grnboost2", "knockout_zscore", "tf_variance", "random"}
-    assert set(metric_ids(TASK)) == {"auroc", "auprc", "auprc_ratio", "epr", "precision_at_k"}
+    assert set(metric_ids(TASK)) == {"auroc", "auprc", "auprc_ratio", "epr", "epr_rank", "precision_at_k"}
     assert get_model("catran_interventional", TASK).controls == ("catran",)
     assert get_model("random", TASK).chance
 

@@ -13,6 +13,13 @@ the number of times its target was drawn).
   true edges; the top set holds every edge whose score is at least max(the k-th score, the
   smallest non-zero score) — so ties at the k-th score are all included; early precision =
   true edges in the top set / size of the top set; EPR = early precision / density.
+* ``epr_rank`` — the same early precision ratio on the *ranks* of the absolute scores, without
+  the rounding: edges tie only when their scores are exactly equal, so the value depends only on
+  the order of the scores and is the same for any strictly increasing transform of them (e.g. a
+  change of the model's output scale). BEELINE's rounding to 6 decimals merges scores that differ
+  by less than 5e-7, so a model whose scores span a narrow range (CaTran's are about 1 ± 2e-5)
+  gets an ``epr`` decided by ties rather than by its ranking; ``epr_rank`` is defined by this study
+  to show that.
 * ``precision_at_k`` — precision among the ``k`` highest-scoring edges, with tied scores at the
   cut counted in expectation over random tie-breaking (so a constant score gives the density).
 """
@@ -24,7 +31,7 @@ import numpy as np
 from ..errors import DataValidationError
 from .binary import _prep  # the same checks: 0/1 labels, finite scores, weights of matching width
 
-__all__ = ["EdgeRanking", "epr", "precision_at_k", "top_k_size"]
+__all__ = ["EdgeRanking", "epr", "epr_rank", "precision_at_k", "top_k_size"]
 
 
 def top_k_size(n_candidates: int, top_k: int = 100) -> int:
@@ -110,6 +117,33 @@ def epr(labels, scores, weights=None):
     return out if batched else float(out[0])
 
 
+def epr_rank(labels, scores, weights=None):
+    """Early precision ratio on the ranks of the absolute scores (no rounding; see the module notes).
+
+    BEELINE's rule (:func:`epr`) applied to ``abs(scores)`` as given: ties only where scores are
+    exactly equal, zero scores never in the top set. Invariant to any strictly increasing
+    transform of ``abs(scores)``, such as multiplying them by a positive constant.
+
+    Parameters
+    ----------
+    labels, scores, weights
+        As in :func:`epr`.
+
+    Returns
+    -------
+    float or ndarray of shape (b,)
+        1 = random; NaN without true edges.
+
+    Raises
+    ------
+    grnbench.errors.DataValidationError
+        As :func:`epr`.
+    """
+    y, s, w, batched = _prep(labels, scores, weights)
+    out = _epr(_Groups(y, np.abs(s)), w)
+    return out if batched else float(out[0])
+
+
 def precision_at_k(labels, scores, weights=None, *, k: int | None = None):
     """Precision among the ``k`` highest-scoring edges, ties at the cut counted in expectation.
 
@@ -156,14 +190,16 @@ class EdgeRanking:
         self.ranked = RankedScores(y, s)
         self.raw = _Groups(y, s)
         self.rounded = _Groups(y, np.round(np.abs(s), 6))
+        self.absolute = _Groups(y, np.abs(s))
 
     def metrics(self, unit_weights=None) -> dict[str, np.ndarray]:
-        """``{"auroc", "auprc", "auprc_ratio", "epr", "precision_at_k"}``, each of shape (b,)."""
+        """``{"auroc", "auprc", "auprc_ratio", "epr", "epr_rank", "precision_at_k"}``, each of shape (b,)."""
         if unit_weights is None:
             w = np.ones((1, self.unit.size))
         else:
             w = np.atleast_2d(np.asarray(unit_weights, dtype=float))[:, self.unit]
         out = self.ranked.metrics(w)
         out["epr"] = _epr(self.rounded, w)
+        out["epr_rank"] = _epr(self.absolute, w)
         out["precision_at_k"] = _precision_at_k(self.raw, w, self.k)
         return out

@@ -29,6 +29,9 @@ for _id, _ref, _desc in (
     ("auprc_ratio", _BEELINE, "AUPRC / density of true edges among the candidates (1 = random)"),
     ("epr", _BEELINE + ", BLEval/computeEarlyPrec.py",
      "early precision ratio: precision of the top-|truth| edges (ties included) / density (1 = random)"),
+    ("epr_rank", _BEELINE + "'s EPR on score ranks without rounding (this study)",
+     "early precision ratio on the ranks of |score|: exact ties only, so the model's output scale does not "
+     "change it (1 = random)"),
     ("precision_at_k", "precision of the k best-ranked edges (k = min(100, 10% of candidates))",
      "share of true edges among the top k, ties counted in expectation"),
 ):
