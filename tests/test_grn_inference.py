@@ -238,6 +238,22 @@ def test_catran_is_deterministic_and_learns(grn):
     assert not i.scores_.equals(a.scores_)
 
 
+def test_catran_min_steps_sets_the_epochs_from_the_step_budget(grn):
+    n_cells = grn.expression.shape[0]
+    kw = dict(progress=False, regulators=grn.regulators, targets=grn.nodes)
+    # one cell batch and one gene chunk per epoch: 1 step per epoch -> 250 epochs for 250 steps
+    est = CaTranScorer(min_steps=250, **kw).fit(grn.expression)
+    assert est.n_steps_ == 250 and est.epochs_ == 250
+    # more than 100 epochs: 100 history points, each the mean over ceil(250 / 100) = 3 epochs (the last over 1)
+    assert len(est.history_) == 84 and est.history_[-1]["step"] == 250 and est.history_[0]["step"] == 3
+    # two cell batches per epoch (batch_cells below n_cells): half the epochs
+    half = CaTranScorer(min_steps=250, batch_cells=n_cells // 2 + 1, **kw).fit(grn.expression)
+    assert half.epochs_ == 125 and half.n_steps_ == 250
+    # a budget under the epochs' own steps changes nothing
+    assert CaTranScorer(min_steps=3, epochs=5, **kw).fit(grn.expression).scores_.equals(
+        CaTranScorer(epochs=5, **kw).fit(grn.expression).scores_)
+
+
 def test_catran_skipping_the_nan_fill_changes_nothing(grn, monkeypatch):
     """The speed-up of torch_deterministic (no NaN fill of fresh memory) is bit-for-bit neutral."""
     import contextlib
@@ -374,7 +390,7 @@ def test_task_run_tables(grn):
 
 
 def test_registry_ids_are_the_contract():
-    assert set(model_ids(TASK)) == {"catran", "catran_interventional", "regdiffusion", "pearson", "spearman", "genie3",
+    assert set(model_ids(TASK)) == {"catran", "catran_seed", "catran_interventional", "regdiffusion", "pearson", "spearman", "genie3",
                                     "grnboost2", "knockout_zscore", "tf_variance", "random"}
     assert set(metric_ids(TASK)) == {"auroc", "auprc", "auprc_ratio", "epr", "epr_rank", "precision_at_k"}
     assert get_model("catran_interventional", TASK).controls == ("catran",)
