@@ -203,6 +203,18 @@ def test_every_model_fits_and_scores_the_toy_split(toy, model_id):
         assert binary.auroc(te["label"].to_numpy(), proba[:, 1]) > 0.6
 
 
+def test_two_tower_seed_is_the_published_configuration(toy):
+    toy.gene_features = gene_profiles(toy.expression, n_clusters=4, n_pcs=4)
+    est = get_model("two_tower_seed", TASK).build(toy)
+    # the seed's README: embedding 512, FC -> 2048 -> 1024 -> 512, tau 0.05, Adam lr 0.005, weight decay 0.01
+    assert (est.emb_dim, tuple(est.hidden), est.out_dim, est.tau, est.lr, est.weight_decay) == \
+        (512, (2048, 1024), 512, 0.05, 0.005, 0.01)
+    tuned = get_model("two_tower", TASK).build(toy)
+    assert (tuned.dropout, tuned.batch_size, tuned.max_epochs, tuned.patience) == \
+        (est.dropout, est.batch_size, est.max_epochs, est.patience)  # unstated by the seed: the tuned model's
+    assert get_model("two_tower_seed", TASK).controls == ("degree", "pair_xgb", "two_tower")
+
+
 def test_two_tower_is_repeatable_and_the_ensemble_averages_members(toy):
     toy.gene_features = gene_profiles(toy.expression, n_clusters=4, n_pcs=4)
     pairs = make_split(toy, "random", seed=0)

@@ -32,6 +32,20 @@ def two_tower(data):
     return _two_tower(data)
 
 
+#: The seed's published configuration (its README): embedding 512, towers 523 -> 2048 -> 1024 -> 512 (here the
+#: input is the embedding plus the dataset's expression profile), tau 0.05, Adam lr 5e-3, weight decay 0.01. Dropout,
+#: batch size and early stopping are not stated there and stay at the tuned model's.
+TWO_TOWER_SEED = {"emb_dim": 512, "hidden": (2048, 1024), "out_dim": 512, "tau": 0.05, "lr": 5e-3, "weight_decay": 0.01}
+
+
+@register_model("two_tower_seed", task=TASK, is_baseline=False, stochastic=True, controls=("degree", "pair_xgb", "two_tower"),
+                reference="the seed's published configuration (two-tower README: ~5.2M parameters)",
+                description="two_tower with the seed's settings: embedding 512, towers 2048 -> 1024 -> 512, tau 0.05, "
+                            "Adam lr 5e-3, weight decay 0.01 (not tuned here)")
+def two_tower_seed(data):
+    return TwoTowerClassifier(gene_features=data.gene_features, **TWO_TOWER_SEED)
+
+
 @register_model("two_tower_ensemble", task=TASK, is_baseline=False, stochastic=False, ensemble_of="two_tower",
                 controls=("degree", "pair_xgb", "two_tower"),
                 reference="the seed's 5-model ensemble", description="mean probability of 5 two-tower seeds")
