@@ -351,16 +351,18 @@ def export_notebooks(profile: str, dest: str | os.PathLike, *, results_root: str
     root = paths.project_root()
     results_dir = (root / results_root / profile).resolve()
     dest = Path(dest)
+    plan = stages(load_study(study_path), profile, root)
+    for stage in plan:  # every notebook first: a missing one leaves the old exports in place
+        src = stage.executed_path(results_dir)
+        if not src.is_file():
+            raise StageFailedError(f"stage {stage.id!r} has no executed notebook at {src}; run the profile first")
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("*.ipynb"):
         old.unlink()
     written = []
-    for k, stage in enumerate(stages(load_study(study_path), profile, root)):
-        src = stage.executed_path(results_dir)
-        if not src.is_file():
-            raise StageFailedError(f"stage {stage.id!r} has no executed notebook at {src}; run the profile first")
+    for k, stage in enumerate(plan):
         target = dest / f"{k:02d}_{stage.output.replace('/', '__')}.ipynb"
-        shutil.copy2(src, target)
+        shutil.copy2(stage.executed_path(results_dir), target)
         written.append(target)
     return written
 
