@@ -8,7 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grnbench.errors import StageFailedError, UnknownIdError
-from grnbench.runner import run_profile
+from grnbench.runner import export_notebooks, run_profile
 
 
 def _notebook(path, params, body):
@@ -60,6 +60,19 @@ def test_runs_in_order_then_resumes(project):
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
     second = run_profile("p", echo=lambda *_: None)
     assert _statuses(second) == [("a", "skipped"), ("b", "skipped")]
+
+
+def test_export_copies_in_stage_order_and_keeps_old_exports_when_one_is_missing(project):
+    dest = project / "exported"
+    dest.mkdir()
+    (dest / "00_old.ipynb").write_text("{}")
+    with pytest.raises(StageFailedError, match="stage 'a' has no executed notebook"):
+        export_notebooks("p", dest)
+    assert [p.name for p in dest.iterdir()] == ["00_old.ipynb"]  # nothing removed before the check
+    run_profile("p", echo=lambda *_: None)
+    written = export_notebooks("p", dest)
+    assert [p.name for p in written] == ["00_a.ipynb", "01_b.ipynb"]
+    assert sorted(p.name for p in dest.iterdir()) == ["00_a.ipynb", "01_b.ipynb"]
 
 
 def test_changed_parameters_rerun_the_stage_and_its_dependants(project):
