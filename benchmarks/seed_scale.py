@@ -62,22 +62,26 @@ def simulate_cached(seed: int) -> tuple[Path, Path]:
     return h5, tsv
 
 
-def run_one(model: str, n_targets: int, seed: int, target_chunk: int | None) -> dict:
-    """Fit and score one model on the ``n_targets`` most variable simulated targets (in this process)."""
+def load_data(n_targets: int, seed: int):
+    """The task data of the ``n_targets`` most variable simulated targets (all 1,197 TFs as inputs)."""
     import anndata as ad
     import pandas as pd
 
-    from grnbench import engine
-    from grnbench.tasks import get_task
     from grnbench.tasks.target_expression.datasets import build_task_data
-    from grnbench.units import UnitStore
 
     h5, tsv = simulate_cached(seed)
     adata = ad.read_h5ad(h5)
     prior = pd.read_csv(tsv, sep="\t")
-    data = build_task_data(adata, prior, dataset="seed_scale_sim", prior_id="seed_scale_sim",
-                           max_targets=n_targets)
-    del adata
+    return build_task_data(adata, prior, dataset="seed_scale_sim", prior_id="seed_scale_sim", max_targets=n_targets)
+
+
+def run_one(model: str, n_targets: int, seed: int, target_chunk: int | None) -> dict:
+    """Fit and score one model on the ``n_targets`` most variable simulated targets (in this process)."""
+    from grnbench import engine
+    from grnbench.tasks import get_task
+    from grnbench.units import UnitStore
+
+    data = load_data(n_targets, seed)
     out = engine.run(get_task("target_expression"), data, models=[model], splits=["random"], seeds=[0],
                      n_boot=100, target_chunk=target_chunk, units=UnitStore(_cache(seed).parent / "units"))
     fits = out.fits
@@ -87,6 +91,88 @@ def run_one(model: str, n_targets: int, seed: int, target_chunk: int | None) -> 
             "predict_seconds": float(m["predict_seconds"].dropna().iloc[0]) if "predict_seconds" in m else None,
             "r2_flat": float(r2.iloc[0]) if len(r2) else None, "n_targets": len(data.targets),
             "n_tfs": len(data.tfs), "n_edges": int(len(data.edges)), "n_samples": int(data.adata.n_obs)}
+
+
+def lembas_probe(data, n_updates: int = 5) -> dict:
+    """Time ``n_updates`` training updates of the study's ``lembas`` on the whole network of ``data``.
+
+    The estimator is built exactly as the registry's ``lembas`` (steady state: up to 150 steps,
+    tol 1e-6, batches of 64 samples, warm starts) on the task data ``data`` (here: the
+    ``n_targets`` most variable simulated targets, :func:`load_data`) and every prior edge among
+    the modelled genes; all samples are training samples, so the trainer
+    holds its per-sample state arrays at full size (their memory counts). The updates run through
+    the estimator's own :class:`~grnbench.tasks.target_expression.lembas.trainer.Trainer` (the
+    public ``fit`` always runs whole epochs: 249 updates here), each on a fresh random batch, so
+    every fixed point starts cold (the paper starts every fixed point from zero; the study's
+    ``warm_start`` only helps from the second epoch on). ``fit_forecast_seconds`` is the median
+    update time times the updates of the study's schedule (``ceil(800 / batches per epoch)``
+    whole epochs).
+    """
+    import math
+    import statistics
+
+    from threadpoolctl import threadpool_limits
+
+    from grnbench.registry import get_model
+    from grnbench.tasks.target_expression.lembas.trainer import Trainer
+    from grnbench.models.base import seed_everything
+
+    est = get_model("lembas", "target_expression").build(data)
+    est.set_params(random_state=0)
+    X, Y = data.X(), data.Y()
+    t0 = time.perf_counter()
+    with threadpool_limits(limits=est.n_threads):
+        x, y = est._record_genes(X, Y)
+        (est.nodes_, est.src_, est.dst_, est.sign_, est.in_idx_,
+         est.out_idx_) = est._structure(list(X.columns), list(Y.columns))
+        est._structure_cache = None
+        est._scales(x, y)
+        xs, ys = (x - est.x_min_) / est.x_span_, (y - est.y_min_) / est.y_span_
+        rng = seed_everything(0)
+        est._init_params(rng)  # includes the ARPACK spectral radius of the initial weights
+        trainer = Trainer(est, xs, ys, rng)
+        setup = time.perf_counter() - t0
+        times, rhos = [], []
+        for _ in range(n_updates):
+            idx = rng.choice(len(xs), size=est.batch_size, replace=False)
+            t1 = time.perf_counter()
+            _, rho = trainer.update(idx, est.lr)
+            times.append(time.perf_counter() - t1)
+            rhos.append(rho)
+        idx = rng.choice(len(xs), size=est.batch_size, replace=False)
+        t1 = time.perf_counter()
+        _, _, steps, residual = trainer._steady(xs[idx])
+        forward = time.perf_counter() - t1
+    n_batches = math.ceil(len(xs) / est.batch_size)
+    schedule = max(1, math.ceil(est.updates / n_batches)) * n_batches
+    per_update = statistics.median(times)
+    return {"n_targets": len(data.targets), "n_tfs": len(data.tfs), "n_samples": len(xs),
+            "n_nodes": len(est.nodes_), "n_edges": int(len(est.src_)), "batch_size": int(est.batch_size),
+            "setup_seconds": setup, "updates_timed": n_updates, "seconds_per_update": per_update,
+            "seconds_per_update_max": max(times), "forward_seconds": forward, "forward_steps": int(steps),
+            "max_residual": float(residual.max()), "tol": float(est.tol), "spectral_radius": float(rhos[-1] or 0.0),
+            "schedule_updates": int(schedule), "fit_forecast_seconds": per_update * schedule}
+
+
+def shap_at_scale(data, models: list[str], n_explain: int = 1000, n_background: int = 100) -> list[dict]:
+    """SHAP of ``models`` for the two targets of ``data`` with the most prior parents.
+
+    The seed explains ALB and AFP, which exist only in real data; here the two targets with
+    the most parents stand in. :func:`grnbench.tasks.target_expression.explain.explain_models`
+    refits each per-target model on the gene alone (as the study does) and explains
+    ``n_explain`` test cells of the ``random`` split against ``n_background`` training cells.
+    ``top10_parent_fraction`` is the share of true parents (the simulator's prior is its
+    truth) among the ten TFs with the largest mean |SHAP|.
+    """
+    import numpy as np
+
+    from grnbench.tasks.target_expression.explain import explain_models
+
+    order = np.argsort(-data.parents.sum(axis=0), kind="stable")[:2]
+    genes = tuple(data.targets[i] for i in order)
+    out = explain_models(data, models, genes, n_explain=n_explain, n_background=n_background)
+    rows = out.summary.assign(n_targets=len(data.targets), n_tfs=len(data.tfs))
+    return rows.to_dict("records")
 
 
 def _tree_rss(pid: int) -> int:
@@ -106,10 +192,13 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(model: str, n_targets: int, seed: int, timeout: float, target_chunk: int | None) -> dict:
-    """Run :func:`run_one` in a subprocess; sample its process tree's memory."""
-    cmd = [sys.executable, __file__, "--one", model, str(n_targets), "--seed", str(seed),
-           "--target-chunk", str(target_chunk or 0)]
+def _subprocess(args: list[str], timeout: float) -> dict:
+    """Run this script with ``args`` in a subprocess; sample its process tree's memory every 0.5 s.
+
+    Returns ``status``, ``wall_seconds``, ``peak_rss_gb``, ``load_before`` and ``result`` (the
+    JSON of the subprocess's last output line, or None when it failed).
+    """
+    cmd = [sys.executable, __file__, *args]
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
@@ -131,12 +220,32 @@ def measure(model: str, n_targets: int, seed: int, timeout: float, target_chunk:
         stdout, _ = proc.communicate()
         status = f"timeout after {timeout:.0f} s"
     th.join(timeout=2)
-    row = {"model": model, "n_targets": n_targets, "target_chunk": target_chunk, "status": status,
-           "wall_seconds": time.perf_counter() - t0,
-           "peak_rss_gb": peak[0] / 2**30, "load_before": load}
-    if status == "ok":
-        row.update(json.loads(stdout.strip().splitlines()[-1]))
+    result = json.loads(stdout.strip().splitlines()[-1]) if status == "ok" else None
+    return {"status": status, "wall_seconds": time.perf_counter() - t0, "peak_rss_gb": peak[0] / 2**30,
+            "load_before": load, "result": result}
+
+
+def measure(model: str, n_targets: int, seed: int, timeout: float, target_chunk: int | None) -> dict:
+    """Run :func:`run_one` in a subprocess; sample its process tree's memory."""
+    run = _subprocess(["--one", model, str(n_targets), "--seed", str(seed), "--target-chunk", str(target_chunk or 0)],
+                      timeout)
+    row = {"model": model, "n_targets": n_targets, "target_chunk": target_chunk, "status": run["status"],
+           "wall_seconds": run["wall_seconds"], "peak_rss_gb": run["peak_rss_gb"], "load_before": run["load_before"]}
+    if run["result"]:
+        row.update(run["result"])
     return row
+
+
+def _probe_rows(kind: str, n_targets: int, seed: int, timeout: float, extra: list[str]) -> list[dict]:
+    """Rows of a LEMBAS or SHAP probe (run in a subprocess), with its memory and provenance."""
+    from grnbench.results import git_sha
+
+    run = _subprocess(["--probe", kind, str(n_targets), "--seed", str(seed), *extra], timeout)
+    results = run["result"] if run["result"] is not None else [{"n_targets": n_targets}]
+    results = results if isinstance(results, list) else [results]
+    common = {"status": run["status"], "wall_seconds": run["wall_seconds"], "peak_rss_gb": run["peak_rss_gb"],
+              "load_before": run["load_before"], "cores": os.cpu_count(), "git_sha": git_sha()}
+    return [{"n_targets": n_targets, **r, **common} for r in results]
 
 
 def main() -> None:
@@ -148,18 +257,45 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per (model, targets) run")
     ap.add_argument("--force", action="store_true", help="re-run rows already in --out")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/seed_scale.csv"))
+    ap.add_argument("--lembas-probe", action="store_true",
+                    help="time LEMBAS updates on the whole network instead (writes seed_scale_lembas.csv)")
+    ap.add_argument("--updates", type=int, default=5, help="updates timed by --lembas-probe")
+    ap.add_argument("--shap", action="store_true",
+                    help="SHAP of --models on the two targets with the most parents (writes seed_scale_shap.csv)")
     ap.add_argument("--one", nargs=2, metavar=("MODEL", "TARGETS"), help=argparse.SUPPRESS)
+    ap.add_argument("--probe", nargs=2, metavar=("KIND", "TARGETS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     os.environ.setdefault("GRNBENCH_PROGRESS", "0")
     sys.path.insert(0, str(ROOT / "src"))
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.seed, args.target_chunk or None)))
         return
+    if args.probe:
+        kind, n = args.probe[0], int(args.probe[1])
+        data = load_data(n, args.seed)
+        res = lembas_probe(data, args.updates) if kind == "lembas" else shap_at_scale(data, args.models)
+        print(json.dumps(res, default=float))
+        return
     import pandas as pd
 
     from grnbench.results import git_sha, write_table
 
     simulate_cached(args.seed)
+    if args.lembas_probe or args.shap:
+        kind = "lembas" if args.lembas_probe else "shap"
+        out = ROOT / f"benchmarks/results/seed_scale_{kind}.csv"
+        table = pd.read_csv(out) if out.is_file() else pd.DataFrame()
+        for n in args.targets:
+            if len(table) and not args.force and ((table["n_targets"] == n) & (table["status"] == "ok")).any():
+                continue
+            rows = _probe_rows(kind, n, args.seed, args.timeout,
+                               ["--updates", str(args.updates)] if kind == "lembas" else ["--models", *args.models])
+            print(f"{kind} {n:>6} targets: {rows[0]['status'][:60]}, peak {rows[0]['peak_rss_gb']:.2f} GB", flush=True)
+            keep = table[table["n_targets"] != n] if len(table) else table
+            table = pd.concat([keep, pd.DataFrame(rows)], ignore_index=True) if len(keep) else pd.DataFrame(rows)
+            write_table(table, out)
+        print(f"wrote {out}")
+        return
     out = Path(args.out)
     table = pd.read_csv(out).reindex(columns=COLUMNS) if out.is_file() else pd.DataFrame(columns=COLUMNS)
     for n in args.targets:

@@ -13,7 +13,7 @@ import seaborn as sns
 
 __all__ = ["metric_intervals", "per_gene_distribution", "observed_vs_predicted", "shap_importance", "fit_times",
            "residual_distribution", "lembas_history", "save_figure", "metric_vs_k", "masking_curves", "marker_dotplot",
-           "learning_curve", "training_curves", "verdict_grid", "scoreboard_panels"]
+           "learning_curve", "training_curves", "verdict_grid", "scoreboard_panels", "scale_growth"]
 
 
 def save_figure(fig, path) -> None:
@@ -520,5 +520,57 @@ def scoreboard_panels(board: pd.DataFrame, *, width: float = 7.0):
         ax.grid(axis="x", lw=0.3, alpha=0.5)
     handles = [Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLORS.items()]
     axes[0, 0].legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.12), ncol=3, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def scale_growth(table: pd.DataFrame, *, reference: dict | None = None):
+    """Fit time and peak memory against the number of targets, one line per model (log-log).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of ``benchmarks/results/seed_scale.csv``: ``model, n_targets, status, fit_seconds``
+        (seconds, summed over a fit's units) and ``peak_rss_gb`` (GiB, the run's process tree).
+        Rows whose ``status`` is not ``ok`` are left out; a ``forecast`` column, where present
+        and true, draws that point hollow (a projection, not a fit).
+    reference : dict, optional
+        A reported time to mark: ``{"label": str, "n_targets": int, "low": seconds, "high":
+        seconds}`` (the LEMBAS-RNN benchmark's README: XGBRF on 16,100 targets in 20-60 min on a
+        multi-core machine), drawn as a vertical bar.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: fit seconds and peak GiB, both against targets on log axes; a dotted grey
+        line of slope 1 through the smallest run of each model shows linear growth.
+    """
+    ok = table[table["status"] == "ok"].copy()
+    ok["forecast"] = ok["forecast"].fillna(False).astype(bool) if "forecast" in ok else False
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    palette = dict(zip(sorted(ok["model"].unique()), sns.color_palette("colorblind", ok["model"].nunique())))
+    for ax, col, label in ((axes[0], "fit_seconds", "fit seconds"), (axes[1], "peak_rss_gb", "peak memory (GiB)")):
+        for model, g in ok.groupby("model", sort=True):
+            g = g.sort_values("n_targets")
+            c = palette[model]
+            ax.plot(g["n_targets"], g[col], "-", color=c, label=model, lw=1.2)
+            real, fc = g[~g["forecast"]], g[g["forecast"]]
+            ax.plot(real["n_targets"], real[col], "o", color=c, ms=4)
+            ax.plot(fc["n_targets"], fc[col], "o", mfc="white", color=c, ms=5)
+            if col == "fit_seconds" and len(real):
+                x0, y0 = real["n_targets"].iloc[0], real[col].iloc[0]
+                xs = np.array([x0, ok["n_targets"].max()])
+                ax.plot(xs, y0 * xs / x0, ":", color="0.6", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("targets")
+        ax.set_ylabel(label)
+    if reference:
+        axes[0].vlines(reference["n_targets"], reference["low"], reference["high"], color="black", lw=3)
+        axes[0].annotate(reference["label"], (reference["n_targets"], reference["high"]), fontsize=7,
+                         xytext=(-4, 4), textcoords="offset points", ha="right")
+    axes[1].axhline(24, color="0.4", ls="--", lw=0.8)
+    axes[1].annotate("24 GiB", (ok["n_targets"].min(), 24), fontsize=7, xytext=(2, 2), textcoords="offset points")
+    axes[0].legend(fontsize=7, title="", frameon=False)
     fig.tight_layout()
     return fig
