@@ -34,8 +34,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["mean", "mlr", "ridge", "ridge_parents", "xgbrf_seed", "xgbrf", "lembas"]
-COLUMNS = ["model", "n_targets", "n_samples", "n_tfs", "n_edges", "target_chunk", "status", "fit_seconds",
+COLUMNS = ["model", "n_targets", "n_samples", "n_tfs", "n_edges", "target_chunk", "status", "forecast", "fit_seconds",
            "predict_seconds", "wall_seconds", "peak_rss_gb", "r2_flat", "load_before", "cores", "git_sha"]
+# the LEMBAS-RNN benchmark's README: "XGBRF (trains 16,100 targets in batches of 1,000 - expect ~20-60 min on a
+# multi-core machine)"
+SEED_XGBRF = {"label": "seed README: XGBRF, 20-60 min\non a multi-core machine", "n_targets": 16100,
+              "low": 20 * 60.0, "high": 60 * 60.0}
+FULL = 16100
 
 
 def _cache(seed: int) -> Path:
@@ -175,6 +180,105 @@ def shap_at_scale(data, models: list[str], n_explain: int = 1000, n_background: 
     return rows.to_dict("records")
 
 
+def with_forecasts(table, lembas=None):
+    """``table`` with a forecast row for every model that could not run at 16,100 targets.
+
+    * ``lembas``: one row per target count of the LEMBAS probe (``lembas``, the rows of
+      ``seed_scale_lembas.csv``): the median measured update time times the study's schedule;
+      its peak memory is measured (the probe holds the trainer's full-size state arrays).
+    * a per-target model with ``ok`` rows below 16,100 targets but none at 16,100: its largest
+      run scaled linearly (its targets are fitted independently, in units of 1,000), peak
+      memory unknown.
+
+    Forecast rows have ``forecast`` True and a ``status`` saying how they were made; rows
+    measured in full keep ``forecast`` False. Earlier forecast rows are replaced.
+    """
+    import pandas as pd
+
+    from grnbench.registry import get_model
+
+    table = table.reindex(columns=COLUMNS)
+    table = table[~table["forecast"].eq(True)].copy()
+    table["forecast"] = False
+    rows = []
+    if lembas is not None and len(lembas):
+        for r in lembas[lembas["status"] == "ok"].itertuples():
+            rows.append({"model": "lembas", "n_targets": r.n_targets, "n_samples": r.n_samples, "n_tfs": r.n_tfs,
+                         "n_edges": r.n_edges, "status": f"forecast: {r.schedule_updates} updates x "
+                         f"{r.seconds_per_update:.2f} s (median of {r.updates_timed} timed updates, cold fixed points)",
+                         "forecast": True, "fit_seconds": r.fit_forecast_seconds, "peak_rss_gb": r.peak_rss_gb,
+                         "wall_seconds": r.wall_seconds, "load_before": r.load_before, "cores": r.cores,
+                         "git_sha": r.git_sha})
+    ok = table[table["status"] == "ok"]
+    for model, g in ok.groupby("model", sort=False):
+        if (g["n_targets"] == FULL).any() or model == "lembas" or not get_model(model, "target_expression").per_target:
+            continue
+        big = g.sort_values("n_targets").iloc[-1]
+        rows.append({"model": model, "n_targets": FULL, "n_samples": big["n_samples"], "n_tfs": big["n_tfs"],
+                     "status": f"forecast: linear from {int(big['n_targets']):,} targets (independent per-target fits)",
+                     "forecast": True, "fit_seconds": big["fit_seconds"] * FULL / big["n_targets"],
+                     "load_before": big["load_before"], "cores": big["cores"], "git_sha": big["git_sha"]})
+    if rows:
+        table = pd.concat([table, pd.DataFrame(rows).reindex(columns=COLUMNS)], ignore_index=True)
+    return table.sort_values(["n_targets", "model"], kind="stable").reset_index(drop=True)
+
+
+def book_table(table):
+    """The book's compact view: model, targets, fit minutes, predict seconds, peak GiB, r2_flat, how."""
+    import numpy as np
+    import pandas as pd
+
+    t = table[table["status"].eq("ok") | table["forecast"].eq(True)]
+    return pd.DataFrame({
+        "model": t["model"], "targets": t["n_targets"].astype(int),
+        "fit_min": (t["fit_seconds"] / 60).round(2),
+        "predict_s": t["predict_seconds"].round(1),
+        "peak_GiB": t["peak_rss_gb"].round(1),
+        "r2_flat": t["r2_flat"].round(3),
+        "how": np.where(t["forecast"].eq(True), t["status"].str.replace("forecast: ", "forecast, "),
+                        "measured"),
+    }).reset_index(drop=True)
+
+
+def report(out_dir: Path) -> None:
+    """Add forecast rows to ``seed_scale.csv``; write the book's compact tables and ``seed_scale.png``.
+
+    The compact tables are ``seed_scale_book.csv`` (:func:`book_table`), and, where the probes
+    have run, ``seed_scale_lembas_book.csv`` and ``seed_scale_shap_book.csv``.
+    """
+    import pandas as pd
+
+    from grnbench.plotting import save_figure, scale_growth
+    from grnbench.results import write_table
+
+    table = pd.read_csv(out_dir / "seed_scale.csv")
+    lem = out_dir / "seed_scale_lembas.csv"
+    table = with_forecasts(table, pd.read_csv(lem) if lem.is_file() else None)
+    write_table(table, out_dir / "seed_scale.csv")
+    write_table(book_table(table), out_dir / "seed_scale_book.csv")
+    if lem.is_file():
+        lt = pd.read_csv(lem)
+        lt = lt[lt["status"] == "ok"]
+        write_table(pd.DataFrame({
+            "targets": lt["n_targets"], "nodes": lt["n_nodes"], "edges": lt["n_edges"],
+            "s_per_update": lt["seconds_per_update"].round(2), "forward_steps": lt["forward_steps"],
+            "max_residual": lt["max_residual"].map(lambda v: f"{v:.1e}"), "spectral_radius": lt["spectral_radius"].round(3),
+            "schedule_updates": lt["schedule_updates"], "fit_forecast_h": (lt["fit_forecast_seconds"] / 3600).round(2),
+            "peak_GiB": lt["peak_rss_gb"].round(1)}), out_dir / "seed_scale_lembas_book.csv")
+    shp = out_dir / "seed_scale_shap.csv"
+    if shp.is_file():
+        st = pd.read_csv(shp)
+        st = st[st["status"] == "ok"]
+        write_table(pd.DataFrame({
+            "model": st["model"], "gene": st["gene"], "targets": st["n_targets"], "parents": st["n_parents"],
+            "fit_s": st["fit_seconds"].round(1), "explain_s": st["explain_seconds"].round(1),
+            "explained": st["n_explained"], "additivity_error": st["additivity_error"].map(lambda v: f"{v:.1e}"),
+            "top10_parent_fraction": st["top10_parent_fraction"].round(2), "peak_GiB": st["peak_rss_gb"].round(1)}),
+            out_dir / "seed_scale_shap_book.csv")
+    plot = table.assign(status=table["status"].where(~table["forecast"].eq(True), "ok"))
+    save_figure(scale_growth(plot, reference=SEED_XGBRF), out_dir / "seed_scale.png")
+
+
 def _tree_rss(pid: int) -> int:
     import psutil
 
@@ -262,6 +366,8 @@ def main() -> None:
     ap.add_argument("--updates", type=int, default=5, help="updates timed by --lembas-probe")
     ap.add_argument("--shap", action="store_true",
                     help="SHAP of --models on the two targets with the most parents (writes seed_scale_shap.csv)")
+    ap.add_argument("--report", action="store_true",
+                    help="only add forecast rows and write seed_scale_book.csv and seed_scale.png from the tables")
     ap.add_argument("--one", nargs=2, metavar=("MODEL", "TARGETS"), help=argparse.SUPPRESS)
     ap.add_argument("--probe", nargs=2, metavar=("KIND", "TARGETS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -280,6 +386,10 @@ def main() -> None:
 
     from grnbench.results import git_sha, write_table
 
+    if args.report:
+        report(Path(args.out).parent)
+        print(f"wrote {Path(args.out).parent}/seed_scale_book.csv and seed_scale.png")
+        return
     simulate_cached(args.seed)
     if args.lembas_probe or args.shap:
         kind = "lembas" if args.lembas_probe else "shap"

@@ -52,3 +52,33 @@ def test_shap_at_scale_explains_the_targets_with_most_parents(script, data):
     # the simulated targets are driven by their prior parents: the linear model's top TFs are mostly parents
     mlr = [r["top10_parent_fraction"] for r in rows if r["model"] == "mlr"]
     assert min(mlr) >= 0.6
+
+
+def test_forecasts_fill_only_what_did_not_run_at_full_scale(script):
+    import pandas as pd
+
+    table = pd.DataFrame({
+        "model": ["mlr", "mlr", "xgbrf", "xgbrf_seed", "xgbrf_seed"],
+        "n_targets": [1000, 16100, 1000, 1000, 16100],
+        "n_samples": [15935] * 5, "n_tfs": [1197] * 5,
+        "status": ["ok", "ok", "ok", "ok", "timeout after 7200 s"],
+        "fit_seconds": [3.0, 60.0, 1500.0, 600.0, np.nan], "peak_rss_gb": [3.0, 11.0, 3.5, 3.3, 9.0],
+        "load_before": [1.0] * 5, "cores": [2] * 5, "git_sha": ["abc"] * 5,
+    })
+    lembas = pd.DataFrame({"n_targets": [16100], "n_samples": [15935], "n_tfs": [1197], "n_edges": [1153904],
+                           "status": ["ok"], "schedule_updates": [996], "seconds_per_update": [30.0],
+                           "updates_timed": [5], "fit_forecast_seconds": [29880.0], "peak_rss_gb": [7.5],
+                           "wall_seconds": [400.0], "load_before": [1.0], "cores": [2], "git_sha": ["abc"]})
+    out = script.with_forecasts(table, lembas)
+    fc = out[out["forecast"]].set_index("model")
+    assert set(fc.index) == {"lembas", "xgbrf", "xgbrf_seed"}  # mlr ran at 16,100: no forecast
+    assert fc.loc["xgbrf", "fit_seconds"] == pytest.approx(1500.0 * 16.1) and fc.loc["xgbrf", "n_targets"] == 16100
+    assert fc.loc["xgbrf_seed", "fit_seconds"] == pytest.approx(600.0 * 16.1)  # its full run timed out
+    assert fc.loc["lembas", "fit_seconds"] == 29880.0 and fc.loc["lembas", "peak_rss_gb"] == 7.5
+    assert fc["status"].str.startswith("forecast").all()
+    assert len(out[~out["forecast"]]) == len(table)  # measured rows are kept as they are
+    again = script.with_forecasts(out, lembas)  # re-running replaces the forecasts, never stacks them
+    assert len(again) == len(out) and again["fit_seconds"].equals(out["fit_seconds"])
+    book = script.book_table(again)
+    assert (book.loc[book["model"] == "mlr", "how"] == "measured").all()
+    assert book.loc[book["model"] == "lembas", "how"].iloc[0].startswith("forecast, 996 updates")

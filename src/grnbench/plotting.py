@@ -546,7 +546,7 @@ def scale_growth(table: pd.DataFrame, *, reference: dict | None = None):
         line of slope 1 through the smallest run of each model shows linear growth.
     """
     ok = table[table["status"] == "ok"].copy()
-    ok["forecast"] = ok["forecast"].fillna(False).astype(bool) if "forecast" in ok else False
+    ok["forecast"] = ok["forecast"].eq(True) if "forecast" in ok else False
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     palette = dict(zip(sorted(ok["model"].unique()), sns.color_palette("colorblind", ok["model"].nunique())))
     for ax, col, label in ((axes[0], "fit_seconds", "fit seconds"), (axes[1], "peak_rss_gb", "peak memory (GiB)")):
