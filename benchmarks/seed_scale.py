@@ -111,7 +111,10 @@ def lembas_probe(data, n_updates: int = 5) -> dict:
     every fixed point starts cold (the paper starts every fixed point from zero; the study's
     ``warm_start`` only helps from the second epoch on). ``fit_forecast_seconds`` is the median
     update time times the updates of the study's schedule (``ceil(800 / batches per epoch)``
-    whole epochs).
+    whole epochs). A network without cycles (the simulated prior is bipartite, TF -> target)
+    reaches its fixed point exactly in a few steps, so ``seconds_per_step`` times one forward pass
+    of all ``max_steps`` iterations, and ``fit_forecast_recurrent_seconds`` is the schedule's time
+    if every fixed point and adjoint ran all of them (a recurrent network converging slowly).
     """
     import math
     import statistics
@@ -148,6 +151,12 @@ def lembas_probe(data, n_updates: int = 5) -> dict:
         t1 = time.perf_counter()
         _, _, steps, residual = trainer._steady(xs[idx])
         forward = time.perf_counter() - t1
+        # a recurrent network iterates up to max_steps: time all of them (tolerance below zero never stops early)
+        tol, est.tol = est.tol, -1.0
+        t1 = time.perf_counter()
+        _, _, full_steps, _ = trainer._steady(xs[idx])
+        per_step = (time.perf_counter() - t1) / full_steps
+        est.tol = tol
     n_batches = math.ceil(len(xs) / est.batch_size)
     schedule = max(1, math.ceil(est.updates / n_batches)) * n_batches
     per_update = statistics.median(times)
@@ -156,7 +165,10 @@ def lembas_probe(data, n_updates: int = 5) -> dict:
             "setup_seconds": setup, "updates_timed": n_updates, "seconds_per_update": per_update,
             "seconds_per_update_max": max(times), "forward_seconds": forward, "forward_steps": int(steps),
             "max_residual": float(residual.max()), "tol": float(est.tol), "spectral_radius": float(rhos[-1] or 0.0),
-            "schedule_updates": int(schedule), "fit_forecast_seconds": per_update * schedule}
+            "schedule_updates": int(schedule), "fit_forecast_seconds": per_update * schedule,
+            "seconds_per_step": per_step, "max_steps": int(est.max_steps),
+            # every fixed point and adjoint running all max_steps (a network with cycles that converges slowly)
+            "fit_forecast_recurrent_seconds": (per_update + 2 * (est.max_steps - steps) * per_step) * schedule}
 
 
 def shap_at_scale(data, models: list[str], n_explain: int = 1000, n_background: int = 100) -> list[dict]:
@@ -262,8 +274,10 @@ def report(out_dir: Path) -> None:
         write_table(pd.DataFrame({
             "targets": lt["n_targets"], "nodes": lt["n_nodes"], "edges": lt["n_edges"],
             "s_per_update": lt["seconds_per_update"].round(2), "forward_steps": lt["forward_steps"],
+            "s_per_step": lt["seconds_per_step"].round(4),
             "max_residual": lt["max_residual"].map(lambda v: f"{v:.1e}"), "spectral_radius": lt["spectral_radius"].round(3),
             "schedule_updates": lt["schedule_updates"], "fit_forecast_h": (lt["fit_forecast_seconds"] / 3600).round(2),
+            "fit_forecast_150_steps_h": (lt["fit_forecast_recurrent_seconds"] / 3600).round(1),
             "peak_GiB": lt["peak_rss_gb"].round(1)}), out_dir / "seed_scale_lembas_book.csv")
     shp = out_dir / "seed_scale_shap.csv"
     if shp.is_file():

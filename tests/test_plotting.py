@@ -114,3 +114,26 @@ def test_metric_intervals_draws_the_noise_ceiling_in_its_dataset_panel_only():
     assert dashed == [[0.83], []]
     labels = fig.axes[1].get_legend().get_texts()
     assert "noise ceiling" in [t.get_text() for t in labels]
+
+
+def test_scale_growth_drops_failed_rows_and_draws_forecasts_hollow():
+    from grnbench.plotting import scale_growth
+
+    table = pd.DataFrame({
+        "model": ["mlr", "mlr", "mlr", "xgbrf", "xgbrf", "lembas"],
+        "n_targets": [1000, 4000, 16100, 1000, 16100, 16100],
+        "status": ["ok", "ok", "ok", "ok", "ok", "timeout after 60 s"],
+        "fit_seconds": [3.0, 12.0, 50.0, 600.0, 9600.0, np.nan],
+        "peak_rss_gb": [3.0, 5.0, 11.0, 3.5, 4.0, np.nan],
+        "forecast": [False, False, False, False, True, False],
+    })
+    fig = scale_growth(table, reference={"label": "seed XGBRF", "n_targets": 16100, "low": 1200, "high": 3600})
+    ax = fig.axes[0]
+    legend = fig.axes[1].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["mlr", "xgbrf"]  # the timed-out row is left out
+    hollow = [ln for ln in ax.get_lines() if ln.get_marker() == "o" and ln.get_markerfacecolor() == "white"
+              and len(ln.get_xdata())]
+    assert len(hollow) == 1 and list(hollow[0].get_xdata()) == [16100] and list(hollow[0].get_ydata()) == [9600.0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log" and fig.axes[1].get_ylim() == (0, 26)
+    assert len(ax.collections) == 1  # the reported range, one vertical bar
+    plt.close(fig)

@@ -39,6 +39,8 @@ def test_lembas_probe_times_updates_on_the_whole_network(script, data):
     assert row["schedule_updates"] == math.ceil(800 / 7) * 7
     assert row["fit_forecast_seconds"] == pytest.approx(row["seconds_per_update"] * row["schedule_updates"])
     assert 1 <= row["forward_steps"] <= 150 and np.isfinite(row["max_residual"])
+    assert row["seconds_per_step"] > 0 and row["max_steps"] == 150
+    assert row["fit_forecast_recurrent_seconds"] >= row["fit_forecast_seconds"]
 
 
 def test_shap_at_scale_explains_the_targets_with_most_parents(script, data):

@@ -542,7 +542,7 @@ def scale_growth(table: pd.DataFrame, *, reference: dict | None = None):
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels: fit seconds and peak GiB, both against targets on log axes; a dotted grey
+        Two panels: fit seconds (log) and peak GiB (linear, up to 24 GiB) against targets (log); a dotted grey
         line of slope 1 through the smallest run of each model shows linear growth.
     """
     ok = table[table["status"] == "ok"].copy()
@@ -562,15 +562,16 @@ def scale_growth(table: pd.DataFrame, *, reference: dict | None = None):
                 xs = np.array([x0, ok["n_targets"].max()])
                 ax.plot(xs, y0 * xs / x0, ":", color="0.6", lw=0.8)
         ax.set_xscale("log")
-        ax.set_yscale("log")
         ax.set_xlabel("targets")
         ax.set_ylabel(label)
+    axes[0].set_yscale("log")
     if reference:
         axes[0].vlines(reference["n_targets"], reference["low"], reference["high"], color="black", lw=3)
-        axes[0].annotate(reference["label"], (reference["n_targets"], reference["high"]), fontsize=7,
-                         xytext=(-4, 4), textcoords="offset points", ha="right")
+        axes[0].annotate(reference["label"], (reference["n_targets"], reference["low"]), fontsize=7,
+                         xytext=(-6, -2), textcoords="offset points", ha="right", va="top")
+    axes[1].set_ylim(0, 26)
     axes[1].axhline(24, color="0.4", ls="--", lw=0.8)
     axes[1].annotate("24 GiB", (ok["n_targets"].min(), 24), fontsize=7, xytext=(2, 2), textcoords="offset points")
-    axes[0].legend(fontsize=7, title="", frameon=False)
+    axes[1].legend(*axes[0].get_legend_handles_labels(), fontsize=7, title="", frameon=False, loc="center left")
     fig.tight_layout()
     return fig
