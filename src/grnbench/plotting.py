@@ -532,8 +532,8 @@ def scale_growth(table: pd.DataFrame, *, reference: dict | None = None):
     table : pandas.DataFrame
         Rows of ``benchmarks/results/seed_scale.csv``: ``model, n_targets, status, fit_seconds``
         (seconds, summed over a fit's units) and ``peak_rss_gb`` (GiB, the run's process tree).
-        Rows whose ``status`` is not ``ok`` are left out; a ``forecast`` column, where present
-        and true, draws that point hollow (a projection, not a fit).
+        A ``forecast`` column, where present and true, marks a projection, not a fit: drawn
+        hollow. Other rows whose ``status`` is not ``ok`` (failed, timed out) are left out.
     reference : dict, optional
         A reported time to mark: ``{"label": str, "n_targets": int, "low": seconds, "high":
         seconds}`` (the LEMBAS-RNN benchmark's README: XGBRF on 16,100 targets in 20-60 min on a
@@ -545,8 +545,8 @@ def scale_growth(table: pd.DataFrame, *, reference: dict | None = None):
         Two panels: fit seconds (log) and peak GiB (linear, up to 24 GiB) against targets (log); a dotted grey
         line of slope 1 through the smallest run of each model shows linear growth.
     """
-    ok = table[table["status"] == "ok"].copy()
-    ok["forecast"] = ok["forecast"].eq(True) if "forecast" in ok else False
+    forecast = table["forecast"].eq(True) if "forecast" in table else pd.Series(False, table.index)
+    ok = table[table["status"].eq("ok") | forecast].assign(forecast=forecast)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     palette = dict(zip(sorted(ok["model"].unique()), sns.color_palette("colorblind", ok["model"].nunique())))
     for ax, col, label in ((axes[0], "fit_seconds", "fit seconds"), (axes[1], "peak_rss_gb", "peak memory (GiB)")):
