@@ -67,8 +67,61 @@ def simulate_cached(seed: int) -> tuple[Path, Path]:
     return h5, tsv
 
 
-def load_data(n_targets: int, seed: int):
-    """The task data of the ``n_targets`` most variable simulated targets (all 1,197 TFs as inputs)."""
+def feedback_edges(prior, n_edges: int, seed: int):
+    """``prior`` with ``n_edges`` added TF -> TF edges, so that a network model has cycles.
+
+    The simulated prior is bipartite (TF -> target), so LEMBAS's steady state is reached in a
+    few steps and its recurrence is never exercised; the seed's prior (curated TF -> gene
+    databases) has TF -> TF edges and feedback loops. Each added edge's source is drawn in
+    proportion to the TF's out-degree in ``prior`` (the heavy tail of regulators is kept), its
+    target uniformly among the other TFs, its sign +1 with the prior's share of activating
+    edges; duplicates and self-loops are dropped and redrawn. Only the prior changes: the
+    expression is not regenerated, so these edges time the recurrence and are not truth.
+
+    Parameters
+    ----------
+    prior : pandas.DataFrame
+        ``source, target, weight`` (weight = sign), the simulator's prior.
+    n_edges : int
+        TF -> TF edges to add (0 returns ``prior`` unchanged).
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``prior`` followed by the new edges (same columns).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if n_edges <= 0:
+        return prior
+    rng = np.random.default_rng(seed)
+    tfs = np.array(sorted(set(prior["source"])))
+    deg = prior["source"].value_counts().reindex(tfs).to_numpy(dtype=float)
+    p_act = float((prior["weight"] > 0).mean())
+    seen = set(zip(prior["source"], prior["target"]))
+    src, dst = [], []
+    while len(src) < n_edges:
+        k = n_edges - len(src)
+        s = rng.choice(len(tfs), size=k, p=deg / deg.sum())
+        t = rng.integers(0, len(tfs), size=k)
+        for a, b in zip(tfs[s], tfs[t]):
+            if a != b and (a, b) not in seen:
+                seen.add((a, b))
+                src.append(a)
+                dst.append(b)
+    sign = np.where(rng.random(len(src)) < p_act, 1.0, -1.0)
+    return pd.concat([prior, pd.DataFrame({"source": src, "target": dst, "weight": sign})], ignore_index=True)
+
+
+def load_data(n_targets: int, seed: int, n_feedback: int = 0):
+    """The task data of the ``n_targets`` most variable simulated targets (all 1,197 TFs as inputs).
+
+    ``n_feedback`` TF -> TF edges are added to the prior first (:func:`feedback_edges`, drawn
+    with ``seed``).
+    """
     import anndata as ad
     import pandas as pd
 
@@ -76,7 +129,7 @@ def load_data(n_targets: int, seed: int):
 
     h5, tsv = simulate_cached(seed)
     adata = ad.read_h5ad(h5)
-    prior = pd.read_csv(tsv, sep="\t")
+    prior = feedback_edges(pd.read_csv(tsv, sep="\t"), n_feedback, seed)
     return build_task_data(adata, prior, dataset="seed_scale_sim", prior_id="seed_scale_sim", max_targets=n_targets)
 
 
@@ -111,10 +164,14 @@ def lembas_probe(data, n_updates: int = 5) -> dict:
     every fixed point starts cold (the paper starts every fixed point from zero; the study's
     ``warm_start`` only helps from the second epoch on). ``fit_forecast_seconds`` is the median
     update time times the updates of the study's schedule (``ceil(800 / batches per epoch)``
-    whole epochs). A network without cycles (the simulated prior is bipartite, TF -> target)
-    reaches its fixed point exactly in a few steps, so ``seconds_per_step`` times one forward pass
-    of all ``max_steps`` iterations, and ``fit_forecast_recurrent_seconds`` is the schedule's time
-    if every fixed point and adjoint ran all of them (a recurrent network converging slowly).
+    whole epochs). A network without cycles (the simulated prior is bipartite, TF -> target;
+    ``--feedback-edges`` adds TF -> TF edges, :func:`feedback_edges`) reaches its fixed point
+    exactly in a few steps, so ``seconds_per_step`` times one forward pass of all ``max_steps``
+    iterations, and ``fit_forecast_recurrent_seconds`` is the schedule's time if every fixed
+    point and adjoint ran all of them (a recurrent network converging slowly).
+    ``spectral_radius`` is the trainer's estimate after the last update: the spectral radius of
+    the network's Jacobian at one batch sample's steady state (weights times the activation's
+    slope), which sets how fast the fixed-point iteration converges (0 without cycles).
     """
     import math
     import statistics
@@ -196,8 +253,10 @@ def with_forecasts(table, lembas=None):
     """``table`` with a forecast row for every model that could not run at 16,100 targets.
 
     * ``lembas``: one row per target count of the LEMBAS probe (``lembas``, the rows of
-      ``seed_scale_lembas.csv``): the median measured update time times the study's schedule;
-      its peak memory is measured (the probe holds the trainer's full-size state arrays).
+      ``seed_scale_lembas.csv``; where the probe ran with added TF -> TF edges, the run with
+      the most of them, whose fixed points iterate as a recurrent network's do): the median
+      measured update time times the study's schedule; its peak memory is measured (the probe
+      holds the trainer's full-size state arrays).
     * a per-target model with ``ok`` rows below 16,100 targets but none at 16,100: its largest
       run scaled linearly (its targets are fitted independently, in units of 1,000), peak
       memory unknown.
@@ -214,10 +273,14 @@ def with_forecasts(table, lembas=None):
     table["forecast"] = False
     rows = []
     if lembas is not None and len(lembas):
-        for r in lembas[lembas["status"] == "ok"].itertuples():
+        lem = lembas[lembas["status"] == "ok"].assign(
+            feedback_edges=lembas.get("feedback_edges", pd.Series(0, index=lembas.index)).fillna(0).astype(int))
+        lem = lem.sort_values(["n_targets", "feedback_edges"]).groupby("n_targets").tail(1)
+        for r in lem.itertuples():
+            cyc = f", {r.feedback_edges:,} TF -> TF edges" if r.feedback_edges else ""
             rows.append({"model": "lembas", "n_targets": r.n_targets, "n_samples": r.n_samples, "n_tfs": r.n_tfs,
                          "n_edges": r.n_edges, "status": f"forecast: {r.schedule_updates} updates x "
-                         f"{r.seconds_per_update:.2f} s (median of {r.updates_timed} timed)",
+                         f"{r.seconds_per_update:.2f} s (median of {r.updates_timed} timed{cyc})",
                          "forecast": True, "fit_seconds": r.fit_forecast_seconds, "peak_rss_gb": r.peak_rss_gb,
                          "wall_seconds": r.wall_seconds, "load_before": r.load_before, "cores": r.cores,
                          "git_sha": r.git_sha})
@@ -271,8 +334,9 @@ def report(out_dir: Path) -> None:
     if lem.is_file():
         lt = pd.read_csv(lem)
         lt = lt[lt["status"] == "ok"]
+        fb = lt.get("feedback_edges", pd.Series(0, index=lt.index)).fillna(0).astype(int)
         write_table(pd.DataFrame({
-            "targets": lt["n_targets"], "nodes": lt["n_nodes"], "edges": lt["n_edges"],
+            "targets": lt["n_targets"], "tf_tf_edges": fb, "nodes": lt["n_nodes"], "edges": lt["n_edges"],
             "s_per_update": lt["seconds_per_update"].round(2), "forward_steps": lt["forward_steps"],
             "s_per_step": lt["seconds_per_step"].round(4),
             "max_residual": lt["max_residual"].map(lambda v: f"{v:.1e}"), "spectral_radius": lt["spectral_radius"].round(3),
@@ -377,6 +441,8 @@ def main() -> None:
     ap.add_argument("--lembas-probe", action="store_true",
                     help="time LEMBAS updates on the whole network instead (writes seed_scale_lembas.csv)")
     ap.add_argument("--updates", type=int, default=5, help="updates timed by --lembas-probe")
+    ap.add_argument("--feedback-edges", type=int, default=0,
+                    help="--lembas-probe: add this many TF -> TF edges to the prior (cycles; see feedback_edges)")
     ap.add_argument("--shap", action="store_true",
                     help="SHAP of --models on the two targets with the most parents (writes seed_scale_shap.csv)")
     ap.add_argument("--report", action="store_true",
@@ -391,8 +457,10 @@ def main() -> None:
         return
     if args.probe:
         kind, n = args.probe[0], int(args.probe[1])
-        data = load_data(n, args.seed)
+        data = load_data(n, args.seed, args.feedback_edges if kind == "lembas" else 0)
         res = lembas_probe(data, args.updates) if kind == "lembas" else shap_at_scale(data, args.models)
+        if kind == "lembas":
+            res["feedback_edges"] = args.feedback_edges
         print(json.dumps(res, default=float))
         return
     import pandas as pd
@@ -408,13 +476,21 @@ def main() -> None:
         kind = "lembas" if args.lembas_probe else "shap"
         out = ROOT / f"benchmarks/results/seed_scale_{kind}.csv"
         table = pd.read_csv(out) if out.is_file() else pd.DataFrame()
+        fb = args.feedback_edges if kind == "lembas" else 0
+        if kind == "lembas" and len(table):
+            table["feedback_edges"] = table.get("feedback_edges", pd.Series(0, index=table.index)).fillna(0).astype(int)
         for n in args.targets:
-            if len(table) and not args.force and ((table["n_targets"] == n) & (table["status"] == "ok")).any():
+            same = (table["n_targets"] == n) & (table["feedback_edges"] == fb if kind == "lembas" else True) \
+                if len(table) else None
+            if same is not None and not args.force and (same & (table["status"] == "ok")).any():
                 continue
             rows = _probe_rows(kind, n, args.seed, args.timeout,
-                               ["--updates", str(args.updates)] if kind == "lembas" else ["--models", *args.models])
+                               ["--updates", str(args.updates), "--feedback-edges", str(fb)] if kind == "lembas"
+                               else ["--models", *args.models])
             print(f"{kind} {n:>6} targets: {rows[0]['status'][:60]}, peak {rows[0]['peak_rss_gb']:.2f} GB", flush=True)
-            keep = table[table["n_targets"] != n] if len(table) else table
+            if kind == "lembas":
+                rows = [{**r, "feedback_edges": fb} for r in rows]
+            keep = table[~same] if same is not None else table
             table = pd.concat([keep, pd.DataFrame(rows)], ignore_index=True) if len(keep) else pd.DataFrame(rows)
             write_table(table, out)
         print(f"wrote {out}")

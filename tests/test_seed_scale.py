@@ -84,3 +84,39 @@ def test_forecasts_fill_only_what_did_not_run_at_full_scale(script):
     book = script.book_table(again)
     assert (book.loc[book["model"] == "mlr", "how"] == "measured").all()
     assert book.loc[book["model"] == "lembas", "how"].iloc[0].startswith("forecast, 996 updates")
+
+
+def test_feedback_edges_add_tf_to_tf_cycles_that_lembas_iterates(script):
+    sim = simulate_seed_scale(400, 30, 80, 1200, seed=2)
+    prior = script.feedback_edges(sim.prior, 60, seed=3)
+    new = prior.iloc[len(sim.prior):]
+    tfs = set(sim.prior["source"])
+    assert len(new) == 60 and set(new["source"]) <= tfs and set(new["target"]) <= tfs
+    assert (new["source"] != new["target"]).all() and not prior.duplicated(["source", "target"]).any()
+    assert set(new["weight"]) <= {1.0, -1.0}
+    assert prior.iloc[:len(sim.prior)].equals(sim.prior)  # the simulated edges are kept as they were
+    assert script.feedback_edges(sim.prior, 0, seed=3) is sim.prior
+    assert script.feedback_edges(sim.prior, 60, seed=3).equals(prior)  # seeded
+    data = build_task_data(sim.adata, prior, dataset="sim", prior_id="sim")
+    assert data.counts["tf_tf_edges"] == 60
+    row = script.lembas_probe(data, n_updates=1)
+    # with cycles the fixed point takes more than the bipartite network's few steps and the Jacobian has a radius
+    assert row["n_edges"] == len(data.network) and row["spectral_radius"] > 0 and row["forward_steps"] > 3
+
+
+def test_lembas_forecast_uses_the_probe_with_feedback_edges(script):
+    import pandas as pd
+
+    table = pd.DataFrame({"model": ["mlr"], "n_targets": [16100], "n_samples": [15935], "n_tfs": [1197],
+                          "status": ["ok"], "fit_seconds": [60.0], "peak_rss_gb": [11.0], "load_before": [1.0],
+                          "cores": [2], "git_sha": ["abc"]})
+    common = {"n_targets": 16100, "n_samples": 15935, "n_tfs": 1197, "status": "ok", "schedule_updates": 996,
+              "updates_timed": 5, "wall_seconds": 40.0, "load_before": 1.0, "cores": 2, "git_sha": "abc"}
+    lembas = pd.DataFrame([{**common, "n_edges": 1153904, "feedback_edges": 0, "seconds_per_update": 1.8,
+                            "fit_forecast_seconds": 1792.8, "peak_rss_gb": 10.7},
+                           {**common, "n_edges": 1233904, "feedback_edges": 80000, "seconds_per_update": 5.0,
+                            "fit_forecast_seconds": 4980.0, "peak_rss_gb": 11.5}])
+    fc = script.with_forecasts(table, lembas)
+    fc = fc[fc["forecast"]]
+    assert len(fc) == 1 and fc["fit_seconds"].iloc[0] == 4980.0 and fc["n_edges"].iloc[0] == 1233904
+    assert "80,000 TF -> TF edges" in fc["status"].iloc[0]
