@@ -16,7 +16,7 @@ INSTALLED := $(VENV)/.grnbench-installed
 PORTABLE := ATEN_CPU_CAPABILITY=default
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout=1800
 
-.PHONY: install book run test unit nbval test-real unit-real nbval-real smoke-notebooks smoke-real-notebooks clean
+.PHONY: install book run test unit nbval test-real unit-real nbval-real smoke-notebooks smoke-real-notebooks readme-status clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ smoke-notebooks: $(INSTALLED)
 
 smoke-real-notebooks: $(INSTALLED)
 	$(BIN)/grnbench run --profile smoke_real --force --no-book --export tests/notebooks_real
+
+# Rewrite the README's table of the full profile's stages from `grnbench status` (exit 2 = not all current: still written).
+readme-status: $(INSTALLED)
+	$(BIN)/grnbench status --profile full --write README.md > /dev/null || test $$? -eq 2
 
 clean:
 	rm -rf results/embedded results/smoke results/smoke_real results/*/_book data/cache

@@ -256,7 +256,8 @@ def with_forecasts(table, lembas=None):
       ``seed_scale_lembas.csv``; where the probe ran with added TF -> TF edges, the run with
       the most of them, whose fixed points iterate as a recurrent network's do): the median
       measured update time times the study's schedule; its peak memory is measured (the probe
-      holds the trainer's full-size state arrays).
+      holds the trainer's full-size state arrays). No forecast where ``table`` has a measured
+      ``lembas`` fit of that many targets.
     * a per-target model with ``ok`` rows below 16,100 targets but none at 16,100: its largest
       run scaled linearly (its targets are fitted independently, in units of 1,000), peak
       memory unknown.
@@ -276,6 +277,8 @@ def with_forecasts(table, lembas=None):
         lem = lembas[lembas["status"] == "ok"].assign(
             feedback_edges=lembas.get("feedback_edges", pd.Series(0, index=lembas.index)).fillna(0).astype(int))
         lem = lem.sort_values(["n_targets", "feedback_edges"]).groupby("n_targets").tail(1)
+        fitted = table.loc[(table["model"] == "lembas") & (table["status"] == "ok"), "n_targets"]
+        lem = lem[~lem["n_targets"].isin(set(fitted))]  # a measured fit needs no forecast
         for r in lem.itertuples():
             cyc = f", {r.feedback_edges:,} TF -> TF edges" if r.feedback_edges else ""
             rows.append({"model": "lembas", "n_targets": r.n_targets, "n_samples": r.n_samples, "n_tfs": r.n_tfs,

@@ -120,3 +120,7 @@ def test_lembas_forecast_uses_the_probe_with_feedback_edges(script):
     fc = fc[fc["forecast"]]
     assert len(fc) == 1 and fc["fit_seconds"].iloc[0] == 4980.0 and fc["n_edges"].iloc[0] == 1233904
     assert "80,000 TF -> TF edges" in fc["status"].iloc[0]
+    # a measured lembas fit of 16,100 targets replaces the forecast
+    fitted = pd.concat([table, table.assign(model="lembas", fit_seconds=2000.0)], ignore_index=True)
+    out = script.with_forecasts(fitted, lembas)
+    assert not out["forecast"].any() and (out["model"] == "lembas").sum() == 1

@@ -9,7 +9,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from grnbench.book import add_status_banners, banner_markdown
 from grnbench.cli import main
 from grnbench.runner import run_profile
-from grnbench.status import StageStatus, format_status, profile_status
+from grnbench.errors import GrnbenchError
+from grnbench.status import (StageStatus, format_status, profile_status, replace_marked_block,
+                             status_markdown)
 from grnbench.units import UnitResult, UnitStore, record_stage_units
 
 from test_runner import project  # noqa: F401  (the tiny two-stage project fixture)
@@ -91,6 +93,48 @@ def test_format_status_lists_every_stage_and_the_total():
     assert "3 of 7 units" in text and "1.50 h" in text
     assert text.splitlines()[-1] == "2 stages: 1 current, 1 partial; last measured wall time in all 1.51 h"
     assert banner_markdown(rows[:1], scope="x") == ""
+
+
+def test_status_markdown_groups_by_task_and_lists_every_stage():
+    rows = [StageStatus("data", "current", "", 20.0, ["abc1234567890"], None),
+            StageStatus("fit_x", "stale", "parameters", 3600.0, ["def4567890123", "def4567890123"], "task_x"),
+            StageStatus("bench_x", "partial", "1 of 4 units", None, [], "task_x"),
+            StageStatus("scoreboard", "missing", "", None, [], None)]
+    md = status_markdown(rows, "full").splitlines()
+    assert md[0] == ("`grnbench status --profile full`: 4 stages, 1 current, 1 stale, 1 partial, 1 missing; "
+                     "last measured wall time in all 1.01 h.")
+    # per task: stages, current, stale, partial, missing, summed wall time; stages without a task are "(shared)"
+    assert "| (shared) | 2 | 1 | 0 | 0 | 1 | 20 s |" in md
+    assert "| task_x | 2 | 0 | 1 | 1 | 0 | 1.00 h |" in md
+    assert md.index("| (shared) | 2 | 1 | 0 | 0 | 1 | 20 s |") < md.index("<details><summary>Every stage</summary>")
+    assert "| `fit_x` | stale | 1.00 h | `def4567890` |" in md  # a commit is named once
+    assert "| `bench_x` | partial | - | - |" in md and md[-1] == "</details>"
+
+
+def test_replace_marked_block_rewrites_only_the_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# T\n\n<!-- begin: status full -->\nold table\n<!-- end: status full -->\n\nafter\n")
+    replace_marked_block(readme, "status full", "new table")
+    assert readme.read_text() == "# T\n\n<!-- begin: status full -->\n\nnew table\n\n<!-- end: status full -->\n\nafter\n"
+    with pytest.raises(GrnbenchError, match=r"README.md: the marker '<!-- begin: status smoke -->' must occur"):
+        replace_marked_block(readme, "status smoke", "x")
+    readme.write_text("<!-- end: status full -->\n<!-- begin: status full -->\n")
+    with pytest.raises(GrnbenchError, match="comes before"):
+        replace_marked_block(readme, "status full", "x")
+    assert readme.read_text() == "<!-- end: status full -->\n<!-- begin: status full -->\n"  # untouched
+    with pytest.raises(GrnbenchError, match="no such file"):
+        replace_marked_block(tmp_path / "none.md", "status full", "x")
+
+
+def test_status_write_puts_the_table_into_the_file(project, monkeypatch, capsys):  # noqa: F811
+    monkeypatch.setenv("GRNBENCH_SCHEDULER", "inprocess")
+    run_profile("p", echo=lambda *_: None)
+    readme = project / "README.md"
+    readme.write_text("intro\n<!-- begin: status p -->\n<!-- end: status p -->\n")
+    assert main(["status", "--profile", "p", "--write", str(readme)]) == 0
+    text = readme.read_text()
+    assert "2 stages, 2 current" in text and "| `a` | current |" in text and "| `b` | current |" in text
+    assert capsys.readouterr().out.splitlines()[-1].startswith("2 stages: 2 current")  # the plain table printed
 
 
 def test_runner_progress_bar_counts_the_stage_units(tmp_path, monkeypatch, capsys):

@@ -79,10 +79,13 @@ def _cmd_book(args) -> int:
 
 
 def _cmd_status(args) -> int:
-    from .status import format_status, profile_status
+    from .status import format_status, profile_status, replace_marked_block, status_markdown
 
     rows = profile_status(args.profile, results_dir=args.results_dir, study_path=args.study)
-    print(format_status(rows, max_reason=0 if args.full else 160))
+    md = status_markdown(rows, args.profile) if args.markdown or args.write else None
+    print(md if args.markdown else format_status(rows, max_reason=0 if args.full else 160))
+    if args.write:
+        replace_marked_block(args.write, f"status {args.profile}", md)
     return 0 if all(r.state == "current" for r in rows) else 2
 
 
@@ -196,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--study", metavar="FILE", help="study file (default: the project's study.yaml)")
     p.add_argument("--results-dir", metavar="DIR", help="results folder (default: results/<profile>)")
     p.add_argument("--full", action="store_true", help="print every reason in full")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table per task and per stage instead")
+    p.add_argument("--write", metavar="FILE", help="also put the Markdown table into FILE, between the lines "
+                   "'<!-- begin: status <profile> -->' and '<!-- end: status <profile> -->' (e.g. README.md)")
     p.set_defaults(func=_cmd_status)
     p = sub.add_parser("data", help="list data sources (public URL, sha256); --check fetches and verifies them")
     p.add_argument("--check", action="store_true")

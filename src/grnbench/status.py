@@ -41,7 +41,7 @@ from .fingerprint import (_shipped_data_files, changed_components, summarise_cha
                           module_file, module_hash, stage_components, stage_modules)
 from .study import Stage, load_study, profile_cards, stages
 
-__all__ = ["StageStatus", "profile_status", "format_status"]
+__all__ = ["StageStatus", "profile_status", "format_status", "status_markdown", "replace_marked_block"]
 
 
 @dataclass
@@ -327,3 +327,91 @@ def _duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.2f} h"
+
+
+def status_markdown(rows: list[StageStatus], profile: str) -> str:
+    """The status as Markdown: one row per task, then every stage in a collapsed table.
+
+    The README's table of the full profile's measured times is this text
+    (``grnbench status --profile full --write README.md``), so that it never disagrees with
+    the stamps.
+
+    Parameters
+    ----------
+    rows : list of StageStatus
+        From :func:`profile_status`, in stage order.
+    profile : str
+        Profile id, named in the heading line.
+
+    Returns
+    -------
+    str
+        A sentence with the totals, a per-task table (stages; how many are current, stale,
+        partial, missing; the sum of their last measured wall times in hours) and, inside
+        ``<details>``, one row per stage (state, last wall time, the commit(s) its numbers
+        come from). Stages without a task (data, scoreboard) are grouped as ``(shared)``.
+    """
+    states = ("current", "stale", "partial", "missing")
+    counts = collections.Counter(r.state for r in rows)
+    total = sum(r.seconds or 0 for r in rows)
+    out = [f"`grnbench status --profile {profile}`: {len(rows)} stages, "
+           + ", ".join(f"{counts[s]} {s}" for s in states if counts[s])
+           + f"; last measured wall time in all {_duration(total)}.", "",
+           "| task | stages | " + " | ".join(states) + " | last wall time |",
+           "|---|---:|" + "---:|" * len(states) + "---:|"]
+    by_task: dict[str, list[StageStatus]] = {}
+    for r in rows:
+        by_task.setdefault(r.task or "(shared)", []).append(r)
+    for task, group in by_task.items():
+        c = collections.Counter(r.state for r in group)
+        secs = sum(r.seconds or 0 for r in group)
+        out.append(f"| {task} | {len(group)} | " + " | ".join(str(c[s]) for s in states) + f" | {_duration(secs)} |")
+    out += ["", "<details><summary>Every stage</summary>", "", "| stage | state | last wall time | commit |",
+            "|---|---|---:|---|"]
+    for r in rows:
+        secs = "-" if r.seconds is None else _duration(r.seconds)
+        commits = ", ".join(f"`{c[:10]}`" for c in dict.fromkeys(r.commits) if c) or "-"
+        out.append(f"| `{r.stage}` | {r.state} | {secs} | {commits} |")
+    out += ["", "</details>"]
+    return "\n".join(out)
+
+
+def replace_marked_block(path: str | os.PathLike, name: str, text: str) -> None:
+    """Replace the text between ``<!-- begin: name -->`` and ``<!-- end: name -->`` in ``path``.
+
+    The markers stay; the file is rewritten atomically, and left as it was when ``text`` is
+    already there.
+
+    Parameters
+    ----------
+    path : path-like
+        A text file (e.g. ``README.md``) holding both markers once each, begin before end.
+    name : str
+        The block's name in the markers.
+    text : str
+        The new content (a blank line is kept on either side).
+
+    Raises
+    ------
+    GrnbenchError
+        The file is missing, or a marker is missing, repeated or out of order (the message names
+        the file and the marker).
+    """
+    from .errors import GrnbenchError
+    from .results import _atomic_write
+
+    path = Path(path)
+    if not path.is_file():
+        raise GrnbenchError(f"{path}: no such file")
+    old = path.read_text()
+    begin, end = f"<!-- begin: {name} -->", f"<!-- end: {name} -->"
+    for marker in (begin, end):
+        if old.count(marker) != 1:
+            raise GrnbenchError(f"{path}: the marker {marker!r} must occur exactly once "
+                                f"(found {old.count(marker)})")
+    i, j = old.index(begin) + len(begin), old.index(end)
+    if j < i:
+        raise GrnbenchError(f"{path}: {end!r} comes before {begin!r}")
+    new = old[:i] + "\n\n" + text.strip("\n") + "\n\n" + old[j:]
+    if new != old:
+        _atomic_write(path, lambda tmp: Path(tmp).write_text(new))
